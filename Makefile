@@ -1,0 +1,46 @@
+# Targets: build, test, demo, bench, lint, fmt. `make test` installs what the
+# tests need (Go modules, the Node packages of Grafana's query grammars)
+# and runs every test.
+
+GO       ?= go
+NPM      ?= npm
+BIN      := bin/migrate
+TOOLS    := $(GO) tool -modfile=tools/go.mod
+GRAMMAR  := tools/grammar/node_modules/.installed
+DEMO_OUT ?= out/demo
+
+.PHONY: build test demo bench lint fmt deps clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/migrate
+
+# The grammar checker's packages, reinstalled when the lockfile changes.
+$(GRAMMAR): tools/grammar/package.json tools/grammar/package-lock.json
+	$(NPM) ci --prefix tools/grammar --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(GRAMMAR)
+	$(GO) mod download
+
+test: deps
+	$(GO) test -count=1 ./...
+
+demo: build
+	rm -rf $(DEMO_OUT)
+	./$(BIN) translate kibana testdata/kibana --out $(DEMO_OUT) --report $(DEMO_OUT)/report.md
+	@head -n 8 $(DEMO_OUT)/report.md
+	@echo "Dashboards and the full report are in $(DEMO_OUT)/"
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=6 ./translators/...
+
+lint:
+	$(GO) vet ./...
+	$(TOOLS) staticcheck ./...
+	@test -z "$$($(TOOLS) gofumpt -l . | grep -v '^tools/')" || { $(TOOLS) gofumpt -l .; echo "run make fmt"; exit 1; }
+
+fmt:
+	$(TOOLS) gofumpt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin out
