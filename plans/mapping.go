@@ -62,12 +62,16 @@ func validateLogMappings(file string, mappings []LogMapping) error {
 		switch m.Parser {
 		case ParserJSON, ParserLogfmt, ParserNone:
 		default:
-			errs = append(errs, &FieldError{File: file, Path: path + ".parser",
-				Msg: fmt.Sprintf("invalid parser %q: use json, logfmt or none", m.Parser)})
+			errs = append(errs, &FieldError{
+				File: file, Path: path + ".parser",
+				Msg: fmt.Sprintf("invalid parser %q: use json, logfmt or none", m.Parser),
+			})
 		}
 		if m.Indices == "" {
-			errs = append(errs, &FieldError{File: file, Path: path + ".indices",
-				Msg: "missing index pattern: set indices, for example \"filebeat-*\""})
+			errs = append(errs, &FieldError{
+				File: file, Path: path + ".indices",
+				Msg: "missing index pattern: set indices, for example \"filebeat-*\"",
+			})
 		}
 	}
 	return errors.Join(errs...)

@@ -43,7 +43,8 @@ func decodeStrict(file string, node *yaml.Node, out any, path string) error {
 	return nil
 }
 
-// checkKnownKeys walks node alongside t and reports the first unknown key.
+// checkKnownKeys walks node alongside t and reports the first unknown key or
+// value of the wrong type, with its own line and column.
 func checkKnownKeys(file string, node *yaml.Node, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -51,10 +52,13 @@ func checkKnownKeys(file string, node *yaml.Node, t reflect.Type, path string) e
 	if node.Kind == yaml.AliasNode && node.Alias != nil {
 		node = node.Alias
 	}
+	if err := checkKind(file, node, t, path); err != nil {
+		return err
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if node.Kind != yaml.MappingNode {
-			return nil // node.Decode reports the type mismatch.
+			return nil
 		}
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(node.Content); i += 2 {
@@ -87,6 +91,49 @@ func checkKnownKeys(file string, node *yaml.Node, t reflect.Type, path string) e
 		}
 	}
 	return nil
+}
+
+// checkKind rejects a node whose YAML kind cannot fill t, and decodes
+// scalars on their own, so the error points at the value itself.
+func checkKind(file string, node *yaml.Node, t reflect.Type, path string) error {
+	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
+		return nil
+	}
+	want := ""
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			want = "a mapping"
+		}
+	case reflect.Slice:
+		if node.Kind != yaml.SequenceNode {
+			want = "a list"
+		}
+	case reflect.Interface:
+	default:
+		if node.Kind != yaml.ScalarNode {
+			want = "a single value"
+		} else if err := node.Decode(reflect.New(t).Interface()); err != nil {
+			return yamlDecodeError(file, node, path, err)
+		}
+	}
+	if want != "" {
+		return &FieldError{
+			File: file, Line: node.Line, Column: node.Column, Path: path,
+			Msg: fmt.Sprintf("expected %s, found %s", want, kindName(node)),
+		}
+	}
+	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return fmt.Sprintf("the value %q", n.Value)
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.Type {

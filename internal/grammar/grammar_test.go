@@ -117,21 +117,29 @@ var validLogQL = []validCase{
 	{"line filter regex", `{a="b"} |~ "(?i)\\berror\\b"`},
 	{"json parser", `{job="x"} | json`},
 	{"logfmt parser", `{job="x"} | logfmt`},
-	{"label filters and or parentheses",
-		`{job="x"} | json | status="500" and (level="error" or level="warn")`},
+	{
+		"label filters and or parentheses",
+		`{job="x"} | json | status="500" and (level="error" or level="warn")`,
+	},
 	{"numeric comparisons", `{job="x"} | logfmt | status >= 500 and latency_ms < 250.5`},
 	{"duration and bytes comparisons", `{job="x"} | logfmt | duration > 10s or size >= 20KB`},
 	{"error label filter", `{job="x"} | json | __error__=""`},
 	{"unwrap label named bytes", `sum_over_time({job="x"} | json | unwrap bytes [5m])`},
 	{"unwrap bytes conversion", `sum_over_time({job="x"} | logfmt | unwrap bytes(size) [5m])`},
-	{"sum by count_over_time auto",
-		`sum by (host) (count_over_time({job="x"} |= "a" [$__auto]))`},
-	{"quantile_over_time by",
-		`quantile_over_time(0.95, {a="b"} | json | unwrap latency | __error__="" [$__interval]) by (host)`},
+	{
+		"sum by count_over_time auto",
+		`sum by (host) (count_over_time({job="x"} |= "a" [$__auto]))`,
+	},
+	{
+		"quantile_over_time by",
+		`quantile_over_time(0.95, {a="b"} | json | unwrap latency | __error__="" [$__interval]) by (host)`,
+	},
 	{"topk", `topk(10, sum by (x) (count_over_time({a="b"}[5m])))`},
 	{"label_format line copy", `{a=~".+"} | label_format line_copy="{{ __line__ }}"`},
-	{"label_replace back-reference",
-		`label_replace(rate({a="b"}[5m]), "dst", "$1", "src", "(.*)")`},
+	{
+		"label_replace back-reference",
+		`label_replace(rate({a="b"}[5m]), "dst", "$1", "src", "(.*)")`,
+	},
 	{"variables in strings", `sum(rate({host="${host}", job="[[job]]"} |= "$search" [$__rate_interval]))`},
 	{"valid escapes", `{a="b"} |= "tab\t quote\" hex\x41 unicode\u00e9 octal\101"`},
 	{"multibyte text", `{app="café"} |= "naïve ☃"`},
@@ -151,21 +159,31 @@ func TestCheckInvalidLogQL(t *testing.T) {
 		{"empty", ``, 0, "empty query"},
 		{"blank", "  \n", 0, "empty query"},
 		{"unwrap outside range aggregation", `{job="x"} | json | unwrap bytes`, 19, "syntax error"},
-		{"invalid escape in line filter", `{a="b"} |= "\."`, 12,
-			`invalid escape sequence \. in a double-quoted string`},
-		{"invalid escape in matcher", `{a="\d+"}`, 4,
-			`invalid escape sequence \d in a double-quoted string`},
-		{"single quote escape", `{a="b"} |= "it\'s"`, 14,
-			`invalid escape sequence \' in a double-quoted string`},
-		{"escape beyond max rune", `{a="b"} |= "\U00110000"`, 12,
-			`invalid escape sequence \U in a double-quoted string`},
+		{
+			"invalid escape in line filter", `{a="b"} |= "\."`, 12,
+			`invalid escape sequence \. in a double-quoted string`,
+		},
+		{
+			"invalid escape in matcher", `{a="\d+"}`, 4,
+			`invalid escape sequence \d in a double-quoted string`,
+		},
+		{
+			"single quote escape", `{a="b"} |= "it\'s"`, 14,
+			`invalid escape sequence \' in a double-quoted string`,
+		},
+		{
+			"escape beyond max rune", `{a="b"} |= "\U00110000"`, 12,
+			`invalid escape sequence \U in a double-quoted string`,
+		},
 		{"line break in double quotes", "{a=\"b\"} |= \"x\ny\"", 11, "syntax error"},
 	})
 }
 
 var validTraceQL = []validCase{
-	{"intrinsics and resource",
-		`{ resource.service.name = "frontend" && name = "GET /" && duration >= 1s }`},
+	{
+		"intrinsics and resource",
+		`{ resource.service.name = "frontend" && name = "GET /" && duration >= 1s }`,
+	},
 	{"status", `{ status = error }`},
 	{"number or string", `{ span.http.status_code = 500 || span.http.status_code = "500" }`},
 	{"select", `{ .a = "b" } | select(span.c)`},
@@ -234,28 +252,42 @@ func TestCheckInterpolation(t *testing.T) {
 		query string
 		want  string
 	}{
-		{"auto", grammar.LangLogQL,
-			`count_over_time({a="b"}[$__auto])`, `count_over_time({a="b"}[1m])`},
-		{"interval", grammar.LangLogQL,
-			`rate({a="b"}[$__interval])`, `rate({a="b"}[1m])`},
-		{"rate interval", grammar.LangLogQL,
-			`rate({a="b"}[$__rate_interval])`, `rate({a="b"}[1m])`},
-		{"range and range seconds", grammar.LangLogQL,
-			`count_over_time({a="b"}[$__range]) / $__range_s`, `count_over_time({a="b"}[1h]) / 3600`},
-		{"milliseconds", grammar.LangLogQL,
+		{
+			"auto", grammar.LangLogQL,
+			`count_over_time({a="b"}[$__auto])`, `count_over_time({a="b"}[1m])`,
+		},
+		{
+			"interval", grammar.LangLogQL,
+			`rate({a="b"}[$__interval])`, `rate({a="b"}[1m])`,
+		},
+		{
+			"rate interval", grammar.LangLogQL,
+			`rate({a="b"}[$__rate_interval])`, `rate({a="b"}[1m])`,
+		},
+		{
+			"range and range seconds", grammar.LangLogQL,
+			`count_over_time({a="b"}[$__range]) / $__range_s`, `count_over_time({a="b"}[1h]) / 3600`,
+		},
+		{
+			"milliseconds", grammar.LangLogQL,
 			`count_over_time({a="b"}[1m]) * $__interval_ms / $__range_ms`,
-			`count_over_time({a="b"}[1m]) * 60000 / 3600000`},
-		{"braced builtin", grammar.LangLogQL,
-			`rate({a="b"}[${__interval}])`, `rate({a="b"}[1m])`},
+			`count_over_time({a="b"}[1m]) * 60000 / 3600000`,
+		},
+		{
+			"braced builtin", grammar.LangLogQL,
+			`rate({a="b"}[${__interval}])`, `rate({a="b"}[1m])`,
+		},
 		{"braced variable", grammar.LangLogQL, `{host="${host}"}`, `{host="value"}`},
 		{"braced variable with format", grammar.LangLogQL, `{host=~"${host:regex}"}`, `{host=~"value"}`},
 		{"bare variable", grammar.LangLogQL, `{host="$host"}`, `{host="value"}`},
 		{"bracket variable", grammar.LangLogQL, `{host="[[host]]"}`, `{host="value"}`},
 		{"bracket variable with format", grammar.LangLogQL, `{host=~"[[host:pipe]]"}`, `{host=~"value"}`},
 		{"variable in backticks", grammar.LangLogQL, "{a=\"b\"} |= `$search`", "{a=\"b\"} |= `value`"},
-		{"traceql", grammar.LangTraceQL,
+		{
+			"traceql", grammar.LangTraceQL,
 			`{ resource.service.name = "$service" && duration > $__interval }`,
-			`{ resource.service.name = "value" && duration > 1m }`},
+			`{ resource.service.name = "value" && duration > 1m }`,
+		},
 	}
 	queries := make([]grammar.Query, len(cases))
 	for i, c := range cases {
@@ -279,8 +311,10 @@ func TestCheckInterpolation(t *testing.T) {
 func TestCheckKeepsTextWithoutVariables(t *testing.T) {
 	queries := []grammar.Query{
 		{ID: "plain", Lang: grammar.LangLogQL, Text: `{a="b"} |= "$"`},
-		{ID: "back-reference", Lang: grammar.LangLogQL,
-			Text: `label_replace(rate({a="b"}[5m]), "dst", "$1", "src", "(.*)")`},
+		{
+			ID: "back-reference", Lang: grammar.LangLogQL,
+			Text: `label_replace(rate({a="b"}[5m]), "dst", "$1", "src", "(.*)")`,
+		},
 	}
 	for _, r := range checkAll(t, queries) {
 		if r.Interpolated != "" {

@@ -79,8 +79,10 @@ var parseCases = []struct {
 	{`a and (b or c)`, `(and (match * "a") (or (match * "b") (match * "c")))`},
 	{`(a and b) and c`, `(and (and (match * "a") (match * "b")) (match * "c"))`},
 	{`not (a or b)`, `(not (or (match * "a") (match * "b")))`},
-	{`(a:1 or b:2) and not (c:3)`,
-		`(and (or (match a "1") (match b "2")) (not (match c "3")))`},
+	{
+		`(a:1 or b:2) and not (c:3)`,
+		`(and (or (match a "1") (match b "2")) (not (match c "3")))`,
+	},
 
 	// Words that contain a keyword but are not one.
 	{`android`, `(match * "android")`},
@@ -164,14 +166,20 @@ var parseCases = []struct {
 	{`f > a\*b`, `(range f {a*b TO *})`},
 
 	// Value lists.
-	{`field:(a or b and c)`,
-		`(or (match field "a") (and (match field "b") (match field "c")))`},
+	{
+		`field:(a or b and c)`,
+		`(or (match field "a") (and (match field "b") (match field "c")))`,
+	},
 	{`field:(not a)`, `(not (match field "a"))`},
 	{`field:(not not a)`, `(not (not (match field "a")))`},
-	{`field:((a or b) and c)`,
-		`(and (or (match field "a") (match field "b")) (match field "c"))`},
-	{`field:(a or "b c" or d*)`,
-		`(or (match field "a") (phrase field "b c") (wildcard field "d*"))`},
+	{
+		`field:((a or b) and c)`,
+		`(and (or (match field "a") (match field "b")) (match field "c"))`,
+	},
+	{
+		`field:(a or "b c" or d*)`,
+		`(or (match field "a") (phrase field "b c") (wildcard field "d*"))`,
+	},
 	{`field:(*)`, `(exists field)`},
 	{`field : ( a or b )`, `(or (match field "a") (match field "b"))`},
 	{`field:(a b)`, `(match field "a b")`},
@@ -182,40 +190,58 @@ var parseCases = []struct {
 	{`*:(a or b)`, `(or (match * "a") (match * "b"))`},
 
 	// Nested fields.
-	{`items:{ name:banana and stock > 9 }`,
-		`(nested items (and (match items.name "banana") (range items.stock {9 TO *})))`},
+	{
+		`items:{ name:banana and stock > 9 }`,
+		`(nested items (and (match items.name "banana") (range items.stock {9 TO *})))`,
+	},
 	{`a:{ b:{ c:1 } }`, `(nested a (nested a.b (match a.b.c "1")))`},
-	{`items:{ name:"x y" or tags:(a or b) }`,
+	{
+		`items:{ name:"x y" or tags:(a or b) }`,
 		`(nested items (or (phrase items.name "x y") ` +
-			`(or (match items.tags "a") (match items.tags "b"))))`},
+			`(or (match items.tags "a") (match items.tags "b"))))`,
+	},
 	{`items:{ not name:x }`, `(nested items (not (match items.name "x")))`},
 	{`items : { name:* }`, `(nested items (exists items.name))`},
-	{`items:{ (a:1 or b:2) and c:3 }`,
-		`(nested items (and (or (match items.a "1") (match items.b "2")) (match items.c "3")))`},
+	{
+		`items:{ (a:1 or b:2) and c:3 }`,
+		`(nested items (and (or (match items.a "1") (match items.b "2")) (match items.c "3")))`,
+	},
 	{`items:{ x:1 } and y:2`, `(and (nested items (match items.x "1")) (match y "2"))`},
 	{`not items:{x:1}`, `(not (nested items (match items.x "1")))`},
 	{`items:{ *:* }`, `(nested items (all))`},
 
 	// Queries from published Kibana exports.
-	{`event.module:nginx AND message:*`,
-		`(and (match event.module "nginx") (exists message))`},
+	{
+		`event.module:nginx AND message:*`,
+		`(and (match event.module "nginx") (exists message))`,
+	},
 	{`pfelk.dhcp.action : "DHCPACK"`, `(phrase pfelk.dhcp.action "DHCPACK")`},
 	{`not tags : "_grokparsefailure"`, `(not (phrase tags "_grokparsefailure"))`},
-	{`suricata.eve.event_type:alert and not suricata.eve.alert.signature_id:(2012648 or 2013504)`,
+	{
+		`suricata.eve.event_type:alert and not suricata.eve.alert.signature_id:(2012648 or 2013504)`,
 		`(and (match suricata.eve.event_type "alert") (not (or ` +
 			`(match suricata.eve.alert.signature_id "2012648") ` +
-			`(match suricata.eve.alert.signature_id "2013504"))))`},
-	{`query_event.SearchMetrics.results.size > 0 and metrics.clicks.count : 0`,
-		`(and (range query_event.SearchMetrics.results.size {0 TO *}) (match metrics.clicks.count "0"))`},
-	{`NOT aws.elb.request_processing_time<0 AND NOT aws.elb.response_processing_time<0`,
+			`(match suricata.eve.alert.signature_id "2013504"))))`,
+	},
+	{
+		`query_event.SearchMetrics.results.size > 0 and metrics.clicks.count : 0`,
+		`(and (range query_event.SearchMetrics.results.size {0 TO *}) (match metrics.clicks.count "0"))`,
+	},
+	{
+		`NOT aws.elb.request_processing_time<0 AND NOT aws.elb.response_processing_time<0`,
 		`(and (not (range aws.elb.request_processing_time {* TO 0})) ` +
-			`(not (range aws.elb.response_processing_time {* TO 0})))`},
-	{`http.response.status_code >= 300 and event.domain:haproxy.access`,
-		`(and (range http.response.status_code [300 TO *}) (match event.domain "haproxy.access"))`},
-	{`event.domain:kubernetes AND ` +
-		`(event.dataset:kubernetes.container OR event.dataset:kubernetes.node)`,
+			`(not (range aws.elb.response_processing_time {* TO 0})))`,
+	},
+	{
+		`http.response.status_code >= 300 and event.domain:haproxy.access`,
+		`(and (range http.response.status_code [300 TO *}) (match event.domain "haproxy.access"))`,
+	},
+	{
+		`event.domain:kubernetes AND ` +
+			`(event.dataset:kubernetes.container OR event.dataset:kubernetes.node)`,
 		`(and (match event.domain "kubernetes") (or (match event.dataset "kubernetes.container") ` +
-			`(match event.dataset "kubernetes.node")))`},
+			`(match event.dataset "kubernetes.node")))`,
+	},
 }
 
 func TestParseTree(t *testing.T) {

@@ -264,3 +264,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// HasType reports whether the schema knows a field's type.
+func (s *Schema) HasType(field string) bool {
+	_, ok := s.types[field]
+	return ok
+}
+
+// WithTypes returns a copy of the schema that also knows the given field
+// types, for fields whose type a panel implies (a range aggregation needs a
+// numeric field).
+func (s *Schema) WithTypes(types map[string]string) *Schema {
+	merged := make(map[string]string, len(s.types)+len(types))
+	for f, t := range s.types {
+		merged[f] = t
+	}
+	for f, t := range types {
+		merged[f] = t
+	}
+	return NewSchema(s.mapping, s.mapped, merged)
+}

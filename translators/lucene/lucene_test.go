@@ -34,70 +34,122 @@ var parseCases = []parseCase{
 
 	// Clause occurrence, after Lucene's addClause.
 	{name: "single term", in: "a", want: `(match * "a")`},
-	{name: "bare terms default or", in: "a b c",
-		want: `(or (match * "a") (match * "b") (match * "c"))`},
-	{name: "bare terms default and", in: "a b c", opts: andOp,
-		want: `(and (match * "a" and) (match * "b" and) (match * "c" and))`},
-	{name: "or then and", in: "a OR b AND c",
-		want: `(and (match * "b") (match * "c"))`, notes: []string{"optional_clause_ignored"}},
-	{name: "and then or", in: "a AND b OR c",
-		want: `(and (match * "a") (match * "b"))`, notes: []string{"optional_clause_ignored"}},
-	{name: "or then and default and", in: "a OR b AND c", opts: andOp,
-		want: `(and (match * "b" and) (match * "c" and))`, notes: []string{"optional_clause_ignored"}},
-	{name: "plus minus bare", in: "+a -b c",
-		want: `(and (match * "a") (not (match * "b")))`, notes: []string{"optional_clause_ignored"}},
-	{name: "only prohibited", in: "-a -b",
-		want: `(and (not (match * "a")) (not (match * "b")))`},
+	{
+		name: "bare terms default or", in: "a b c",
+		want: `(or (match * "a") (match * "b") (match * "c"))`,
+	},
+	{
+		name: "bare terms default and", in: "a b c", opts: andOp,
+		want: `(and (match * "a" and) (match * "b" and) (match * "c" and))`,
+	},
+	{
+		name: "or then and", in: "a OR b AND c",
+		want: `(and (match * "b") (match * "c"))`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "and then or", in: "a AND b OR c",
+		want: `(and (match * "a") (match * "b"))`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "or then and default and", in: "a OR b AND c", opts: andOp,
+		want: `(and (match * "b" and) (match * "c" and))`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "plus minus bare", in: "+a -b c",
+		want: `(and (match * "a") (not (match * "b")))`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "only prohibited", in: "-a -b",
+		want: `(and (not (match * "a")) (not (match * "b")))`,
+	},
 	{name: "leading NOT", in: "NOT a", want: `(and (not (match * "a")))`},
 	{name: "bang", in: "!a", want: `(and (not (match * "a")))`},
 	{name: "minus", in: "-a", want: `(and (not (match * "a")))`},
 	{name: "and not", in: "a AND NOT b", want: `(and (match * "a") (not (match * "b")))`},
-	{name: "symbol operators", in: "a && b || !c",
-		want: `(and (match * "a") (match * "b") (not (match * "c")))`},
+	{
+		name: "symbol operators", in: "a && b || !c",
+		want: `(and (match * "a") (match * "b") (not (match * "c")))`,
+	},
 	{name: "optional and prohibited", in: "a -b", want: `(and (match * "a") (not (match * "b")))`},
-	{name: "two optional and prohibited", in: "a b -c",
-		want: `(and (or (match * "a") (match * "b")) (not (match * "c")))`},
-	{name: "or default and", in: "a OR b", opts: andOp,
-		want: `(or (match * "a" and) (match * "b" and))`},
-	{name: "or drops plus under and", in: "a OR +b", opts: andOp,
-		want: `(or (match * "a" and) (match * "b" and))`},
-	{name: "plus then or", in: "+a OR b",
-		want: `(match * "a")`, notes: []string{"optional_clause_ignored"}},
-	{name: "or after two under and", in: "a b OR c", opts: andOp,
-		want: `(match * "a" and)`, notes: []string{"optional_clause_ignored"}},
-	{name: "or keeps prohibited under and", in: "-a OR b", opts: andOp,
-		want: `(and (match * "b" and) (not (match * "a" and)))`},
-	{name: "and keeps prohibited", in: "-a AND b",
-		want: `(and (match * "b") (not (match * "a")))`},
-	{name: "group and", in: "(a OR b) AND c",
-		want: `(and (or (match * "a") (match * "b")) (match * "c"))`},
-	{name: "groups flatten or", in: "(a b) (c d)",
-		want: `(or (match * "a") (match * "b") (match * "c") (match * "d"))`},
-	{name: "groups flatten and", in: "(a AND b) AND c",
-		want: `(and (match * "a") (match * "b") (match * "c"))`},
+	{
+		name: "two optional and prohibited", in: "a b -c",
+		want: `(and (or (match * "a") (match * "b")) (not (match * "c")))`,
+	},
+	{
+		name: "or default and", in: "a OR b", opts: andOp,
+		want: `(or (match * "a" and) (match * "b" and))`,
+	},
+	{
+		name: "or drops plus under and", in: "a OR +b", opts: andOp,
+		want: `(or (match * "a" and) (match * "b" and))`,
+	},
+	{
+		name: "plus then or", in: "+a OR b",
+		want: `(match * "a")`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "or after two under and", in: "a b OR c", opts: andOp,
+		want: `(match * "a" and)`, notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "or keeps prohibited under and", in: "-a OR b", opts: andOp,
+		want: `(and (match * "b" and) (not (match * "a" and)))`,
+	},
+	{
+		name: "and keeps prohibited", in: "-a AND b",
+		want: `(and (match * "b") (not (match * "a")))`,
+	},
+	{
+		name: "group and", in: "(a OR b) AND c",
+		want: `(and (or (match * "a") (match * "b")) (match * "c"))`,
+	},
+	{
+		name: "groups flatten or", in: "(a b) (c d)",
+		want: `(or (match * "a") (match * "b") (match * "c") (match * "d"))`,
+	},
+	{
+		name: "groups flatten and", in: "(a AND b) AND c",
+		want: `(and (match * "a") (match * "b") (match * "c"))`,
+	},
 	{name: "negative group", in: "a AND (NOT b)", want: `(and (match * "a") (not (match * "b")))`},
-	{name: "not group", in: "NOT (a OR b)",
-		want: `(and (not (or (match * "a") (match * "b"))))`},
+	{
+		name: "not group", in: "NOT (a OR b)",
+		want: `(and (not (or (match * "a") (match * "b"))))`,
+	},
 	{name: "double negation", in: "-(-a)", want: `(and (not (and (not (match * "a")))))`},
 	{name: "single group", in: "((a))", want: `(match * "a")`},
-	{name: "status range and not", in: "status:[400 TO 499] AND -method:GET",
-		want: `(and (range status [400 TO 499]) (not (match method "GET")))`},
+	{
+		name: "status range and not", in: "status:[400 TO 499] AND -method:GET",
+		want: `(and (range status [400 TO 499]) (not (match method "GET")))`,
+	},
 
 	// Lowercase operators are words.
-	{name: "lowercase and", in: "a and b",
-		want: `(or (match * "a") (match * "and") (match * "b"))`, notes: []string{"lowercase_operator"}},
-	{name: "lowercase or", in: "a or b",
-		want: `(or (match * "a") (match * "or") (match * "b"))`, notes: []string{"lowercase_operator"}},
-	{name: "lowercase not", in: "not a",
-		want: `(or (match * "not") (match * "a"))`, notes: []string{"lowercase_operator"}},
-	{name: "mixed case", in: "a And b",
-		want: `(or (match * "a") (match * "And") (match * "b"))`, notes: []string{"lowercase_operator"}},
+	{
+		name: "lowercase and", in: "a and b",
+		want: `(or (match * "a") (match * "and") (match * "b"))`, notes: []string{"lowercase_operator"},
+	},
+	{
+		name: "lowercase or", in: "a or b",
+		want: `(or (match * "a") (match * "or") (match * "b"))`, notes: []string{"lowercase_operator"},
+	},
+	{
+		name: "lowercase not", in: "not a",
+		want: `(or (match * "not") (match * "a"))`, notes: []string{"lowercase_operator"},
+	},
+	{
+		name: "mixed case", in: "a And b",
+		want: `(or (match * "a") (match * "And") (match * "b"))`, notes: []string{"lowercase_operator"},
+	},
 	{name: "quoted and", in: `"and"`, want: `(phrase * "and")`},
 	{name: "field value and", in: "status:and", want: `(match status "and")`},
-	{name: "lowercase in field group", in: "f:(a or b)",
-		want: `(or (match f "a") (match f "or") (match f "b"))`, notes: []string{"lowercase_operator"}},
-	{name: "operator prefix word", in: "ANDROID NOTE ORACLE",
-		want: `(or (match * "ANDROID") (match * "NOTE") (match * "ORACLE"))`},
+	{
+		name: "lowercase in field group", in: "f:(a or b)",
+		want: `(or (match f "a") (match f "or") (match f "b"))`, notes: []string{"lowercase_operator"},
+	},
+	{
+		name: "operator prefix word", in: "ANDROID NOTE ORACLE",
+		want: `(or (match * "ANDROID") (match * "NOTE") (match * "ORACLE"))`,
+	},
 	{name: "ampersands in word", in: "a&&b", want: `(match * "a&&b")`},
 
 	// Fields, phrases and groups.
@@ -109,22 +161,32 @@ var parseCases = []parseCase{
 	{name: "phrase escaped quote", in: `"say \"hi\""`, want: `(phrase * "say \"hi\"")`},
 	{name: "field group", in: "field:(a b)", want: `(or (match field "a") (match field "b"))`},
 	{name: "field group or", in: "field:(a OR b)", want: `(or (match field "a") (match field "b"))`},
-	{name: "field group and", in: "field:(a AND -b)",
-		want: `(and (match field "a") (not (match field "b")))`},
-	{name: "field group inner field", in: "field:(a other:b)",
-		want: `(or (match field "a") (match other "b"))`},
-	{name: "nested field groups", in: "f:(a (b OR g:c))",
-		want: `(or (match f "a") (match f "b") (match g "c"))`},
+	{
+		name: "field group and", in: "field:(a AND -b)",
+		want: `(and (match field "a") (not (match field "b")))`,
+	},
+	{
+		name: "field group inner field", in: "field:(a other:b)",
+		want: `(or (match field "a") (match other "b"))`,
+	},
+	{
+		name: "nested field groups", in: "f:(a (b OR g:c))",
+		want: `(or (match f "a") (match f "b") (match g "c"))`,
+	},
 	{name: "spaces around colon", in: "field : value", want: `(match field "value")`},
 	{name: "range after colon space", in: "time_queue: [0 TO *]", want: `(range time_queue [0 TO *])`},
 	{name: "field does not leak", in: "a:b c", want: `(or (match a "b") (match * "c"))`},
 	{name: "at sign field", in: "@metric:cpu", want: `(match @metric "cpu")`},
 	{name: "hyphen inside", in: "a-b+c", want: `(match * "a-b+c")`},
 	{name: "equals inside", in: "audit_res=failed", want: `(match * "audit_res=failed")`},
-	{name: "bare operator", in: "a - b",
-		want: `(or (match * "a") (match * "-") (match * "b"))`, notes: []string{"bare_operator"}},
-	{name: "bare bang", in: "a ! b",
-		want: `(or (match * "a") (match * "!") (match * "b"))`, notes: []string{"bare_operator"}},
+	{
+		name: "bare operator", in: "a - b",
+		want: `(or (match * "a") (match * "-") (match * "b"))`, notes: []string{"bare_operator"},
+	},
+	{
+		name: "bare bang", in: "a ! b",
+		want: `(or (match * "a") (match * "!") (match * "b"))`, notes: []string{"bare_operator"},
+	},
 
 	// Wildcards and exists.
 	{name: "prefix", in: "foo*", want: `(wildcard * "foo*")`},
@@ -140,10 +202,14 @@ var parseCases = []parseCase{
 	{name: "star star", in: "*:*", want: "(all)"},
 	{name: "field star", in: "field:*", want: "(exists field)"},
 	{name: "wildcard field star", in: "city.*:*", want: "(exists city.*)"},
-	{name: "star with default field", in: "*", opts: Options{DefaultFields: []string{"message"}},
-		want: "(exists message)"},
-	{name: "star with default fields", in: "*", opts: Options{DefaultFields: []string{"a", "b"}},
-		want: "(or (exists a) (exists b))"},
+	{
+		name: "star with default field", in: "*", opts: Options{DefaultFields: []string{"message"}},
+		want: "(exists message)",
+	},
+	{
+		name: "star with default fields", in: "*", opts: Options{DefaultFields: []string{"a", "b"}},
+		want: "(or (exists a) (exists b))",
+	},
 	{name: "star with all fields", in: "*", opts: Options{DefaultFields: []string{"*"}}, want: "(all)"},
 	{name: "exists", in: "_exists_:field", want: "(exists field)"},
 	{name: "exists quoted", in: `_exists_:"trace.class"`, want: "(exists trace.class)"},
@@ -170,12 +236,16 @@ var parseCases = []parseCase{
 
 	// Boosts.
 	{name: "term boost", in: "a^2", want: `(match * "a")`, notes: []string{"boost_ignored"}},
-	{name: "fraction boost", in: "a^0.5 b", want: `(or (match * "a") (match * "b"))`,
-		notes: []string{"boost_ignored"}},
+	{
+		name: "fraction boost", in: "a^0.5 b", want: `(or (match * "a") (match * "b"))`,
+		notes: []string{"boost_ignored"},
+	},
 	{name: "phrase boost", in: `"a b"^2`, want: `(phrase * "a b")`, notes: []string{"boost_ignored"}},
 	{name: "phrase slop boost", in: `"a b"~2^3`, want: `(phrase * "a b" ~2)`, notes: []string{"boost_ignored"}},
-	{name: "group boost", in: "(a b)^2", want: `(or (match * "a") (match * "b"))`,
-		notes: []string{"boost_ignored"}},
+	{
+		name: "group boost", in: "(a b)^2", want: `(or (match * "a") (match * "b"))`,
+		notes: []string{"boost_ignored"},
+	},
 	{name: "range boost", in: "f:[1 TO 2]^2", want: "(range f [1 TO 2])", notes: []string{"boost_ignored"}},
 
 	// Ranges.
@@ -217,45 +287,77 @@ var parseCases = []parseCase{
 	// Grafana template variables.
 	{name: "dollar variable", in: "host:$host", want: `(match host "$host")`},
 	{name: "braced variable", in: "appliance_identity:${appliance}", want: `(match appliance_identity "${appliance}")`},
-	{name: "variable formats", in: "a:${v:csv} AND b:[[x]] AND c:[[y:raw]] AND d:${e.f}",
-		want: `(and (match a "${v:csv}") (match b "[[x]]") (match c "[[y:raw]]") (match d "${e.f}"))`},
+	{
+		name: "variable formats", in: "a:${v:csv} AND b:[[x]] AND c:[[y:raw]] AND d:${e.f}",
+		want: `(and (match a "${v:csv}") (match b "[[x]]") (match c "[[y:raw]]") (match d "${e.f}"))`,
+	},
 	{name: "bracket variable alone", in: "[[var]]", want: `(match * "[[var]]")`},
 	{name: "variable inside word", in: "pre-${v}-post", want: `(match * "pre-${v}-post")`},
 
 	// Default fields.
-	{name: "default field", in: "a", opts: Options{DefaultFields: []string{"message"}},
-		want: `(match message "a")`},
-	{name: "default fields", in: "a f:b", opts: Options{DefaultFields: []string{"x", "y"}},
-		want: `(or (match x "a") (match y "a") (match f "b"))`},
-	{name: "default fields required", in: "+a +b", opts: Options{DefaultFields: []string{"x", "y"}},
-		want: `(and (or (match x "a") (match y "a")) (or (match x "b") (match y "b")))`},
-	{name: "default field phrase", in: `"p q"`, opts: Options{DefaultFields: []string{"message"}},
-		want: `(phrase message "p q")`},
-	{name: "default field range", in: "[1 TO 2]", opts: Options{DefaultFields: []string{"n"}},
-		want: "(range n [1 TO 2])"},
-	{name: "default field regex", in: "/a.c/", opts: Options{DefaultFields: []string{"m"}},
-		want: `(regexp m "a.c")`},
-	{name: "default field fuzzy", in: "a~1", opts: Options{DefaultFields: []string{"m"}},
-		want: `(fuzzy m "a" ~1)`},
-	{name: "default field wildcard", in: "a*", opts: Options{DefaultFields: []string{"m"}},
-		want: `(wildcard m "a*")`},
-	{name: "default field with all", in: "a", opts: Options{DefaultFields: []string{"m", "*"}},
-		want: `(match * "a")`},
+	{
+		name: "default field", in: "a", opts: Options{DefaultFields: []string{"message"}},
+		want: `(match message "a")`,
+	},
+	{
+		name: "default fields", in: "a f:b", opts: Options{DefaultFields: []string{"x", "y"}},
+		want: `(or (match x "a") (match y "a") (match f "b"))`,
+	},
+	{
+		name: "default fields required", in: "+a +b", opts: Options{DefaultFields: []string{"x", "y"}},
+		want: `(and (or (match x "a") (match y "a")) (or (match x "b") (match y "b")))`,
+	},
+	{
+		name: "default field phrase", in: `"p q"`, opts: Options{DefaultFields: []string{"message"}},
+		want: `(phrase message "p q")`,
+	},
+	{
+		name: "default field range", in: "[1 TO 2]", opts: Options{DefaultFields: []string{"n"}},
+		want: "(range n [1 TO 2])",
+	},
+	{
+		name: "default field regex", in: "/a.c/", opts: Options{DefaultFields: []string{"m"}},
+		want: `(regexp m "a.c")`,
+	},
+	{
+		name: "default field fuzzy", in: "a~1", opts: Options{DefaultFields: []string{"m"}},
+		want: `(fuzzy m "a" ~1)`,
+	},
+	{
+		name: "default field wildcard", in: "a*", opts: Options{DefaultFields: []string{"m"}},
+		want: `(wildcard m "a*")`,
+	},
+	{
+		name: "default field with all", in: "a", opts: Options{DefaultFields: []string{"m", "*"}},
+		want: `(match * "a")`,
+	},
 
 	// Queries from real dashboards.
-	{name: "kafka stack traces", in: `_exists_:"trace.class" AND fields.type:kafka`,
-		want: `(and (exists trace.class) (match fields.type "kafka"))`},
-	{name: "ssh accepted", in: `program:sshd AND message:"Accepted publickey"`,
-		want: `(and (match program "sshd") (phrase message "Accepted publickey"))`},
-	{name: "puppet missing AND", in: `logsource:$host_var AND program:puppet-agent message:"Finished catalog run"`,
+	{
+		name: "kafka stack traces", in: `_exists_:"trace.class" AND fields.type:kafka`,
+		want: `(and (exists trace.class) (match fields.type "kafka"))`,
+	},
+	{
+		name: "ssh accepted", in: `program:sshd AND message:"Accepted publickey"`,
+		want: `(and (match program "sshd") (phrase message "Accepted publickey"))`,
+	},
+	{
+		name: "puppet missing AND", in: `logsource:$host_var AND program:puppet-agent message:"Finished catalog run"`,
 		want:  `(and (match logsource "$host_var") (match program "puppet-agent"))`,
-		notes: []string{"optional_clause_ignored"}},
-	{name: "haproxy leading space", in: " _exists_:http.request.method AND haproxy.time_request: [0 TO *]",
-		want: `(and (exists http.request.method) (range haproxy.time_request [0 TO *]))`},
-	{name: "ecommerce wildcards", in: "products.product_name:*cocktail dress*",
-		want: `(or (wildcard products.product_name "*cocktail") (wildcard * "dress*"))`},
-	{name: "single quotes in phrase", in: `logsource:$host_var AND program:puppet-agent AND "Triggered 'refresh'"`,
-		want: `(and (match logsource "$host_var") (match program "puppet-agent") (phrase * "Triggered 'refresh'"))`},
+		notes: []string{"optional_clause_ignored"},
+	},
+	{
+		name: "haproxy leading space", in: " _exists_:http.request.method AND haproxy.time_request: [0 TO *]",
+		want: `(and (exists http.request.method) (range haproxy.time_request [0 TO *]))`,
+	},
+	{
+		name: "ecommerce wildcards", in: "products.product_name:*cocktail dress*",
+		want: `(or (wildcard products.product_name "*cocktail") (wildcard * "dress*"))`,
+	},
+	{
+		name: "single quotes in phrase", in: `logsource:$host_var AND program:puppet-agent AND "Triggered 'refresh'"`,
+		want: `(and (match logsource "$host_var") (match program "puppet-agent") (phrase * "Triggered 'refresh'"))`,
+	},
 }
 
 func TestParse(t *testing.T) {
@@ -298,8 +400,10 @@ func TestParseNoteMessages(t *testing.T) {
 		parts    []string
 	}{
 		{"a OR b AND c", "optional_clause_ignored", []string{"clause `a`", "scoring"}},
-		{"+x a b c d e f g", "optional_clause_ignored",
-			[]string{"clauses `a`, `b`, `c`, `d`, `e` and 2 more"}},
+		{
+			"+x a b c d e f g", "optional_clause_ignored",
+			[]string{"clauses `a`, `b`, `c`, `d`, `e` and 2 more"},
+		},
 		{"a and b", "lowercase_operator", []string{"`and`", "uppercase"}},
 		{"a^2", "boost_ignored", []string{"boost"}},
 	}

@@ -66,8 +66,10 @@ type simpleParser struct {
 }
 
 func newSimpleParser(src string, opts Options) *simpleParser {
-	s := &simpleParser{src: src, op: opts.DefaultOperator, defaultOp: opShould,
-		fields: defaultFields(opts.DefaultFields)}
+	s := &simpleParser{
+		src: src, op: opts.DefaultOperator, defaultOp: opShould,
+		fields: defaultFields(opts.DefaultFields),
+	}
 	if opts.DefaultOperator == ast.OpAnd {
 		s.defaultOp = opMust
 	}

@@ -29,8 +29,10 @@ var simpleCases = []simpleCase{
 	{name: "or", in: "a | b", want: `(or (match * "a") (match * "b"))`},
 	{name: "or then and", in: "a | b + c", want: `(and (or (match * "a") (match * "b")) (match * "c"))`},
 	{name: "and then or", in: "a + b | c", want: `(or (and (match * "a") (match * "b")) (match * "c"))`},
-	{name: "whitespace then or under and", in: "a b | c", opts: andOp,
-		want: `(or (and (match * "a" and) (match * "b" and)) (match * "c" and))`},
+	{
+		name: "whitespace then or under and", in: "a b | c", opts: andOp,
+		want: `(or (and (match * "a" and) (match * "b" and)) (match * "c" and))`,
+	},
 	{name: "same operator flattens", in: "a | b | c", want: `(or (match * "a") (match * "b") (match * "c"))`},
 	{name: "first operator wins", in: "a +| b", want: `(and (match * "a") (match * "b"))`},
 	{name: "leading operator ignored", in: "+a", want: `(match * "a")`},
@@ -39,8 +41,10 @@ var simpleCases = []simpleCase{
 	// Negation.
 	{name: "negated word", in: "-a", want: `(not (match * "a"))`},
 	{name: "negation default or", in: "a -b", want: `(or (match * "a") (not (match * "b")))`},
-	{name: "negation default and", in: "a -b", opts: andOp,
-		want: `(and (match * "a" and) (not (match * "b" and)))`},
+	{
+		name: "negation default and", in: "a -b", opts: andOp,
+		want: `(and (match * "a" and) (not (match * "b" and)))`,
+	},
 	{name: "minus then space", in: "- a", want: `(match * "a")`},
 	{name: "double minus", in: "--a", want: `(match * "a")`},
 	{name: "triple minus", in: "---a", want: `(not (match * "a"))`},
@@ -80,8 +84,10 @@ var simpleCases = []simpleCase{
 	{name: "unclosed group", in: "(a b", want: `(or (match * "a") (match * "b"))`},
 	{name: "stray close", in: "a) b", want: `(or (match * "a") (match * "b"))`},
 	{name: "empty group", in: "()", want: "(none)"},
-	{name: "empty group clears operator", in: "a + () b", opts: andOp,
-		want: `(and (match * "a" and) (match * "b" and))`},
+	{
+		name: "empty group clears operator", in: "a + () b", opts: andOp,
+		want: `(and (match * "a" and) (match * "b" and))`,
+	},
 	{name: "nested groups", in: "((a))", want: `(match * "a")`},
 	{name: "quote inside group", in: `("a) b")`, want: `(or (match * "a") (match * "b"))`},
 	{name: "escaped parens", in: `\(a\)`, want: `(match * "(a)")`},
@@ -94,10 +100,14 @@ var simpleCases = []simpleCase{
 	{name: "grafana variable", in: "${host} [[x]]", want: `(or (match * "${host}") (match * "[[x]]"))`},
 
 	// Default fields.
-	{name: "default fields", in: "a*", opts: Options{DefaultFields: []string{"x", "y"}},
-		want: `(or (prefix x "a") (prefix y "a"))`},
-	{name: "default field phrase", in: `"a b"`, opts: Options{DefaultFields: []string{"m"}},
-		want: `(phrase m "a b")`},
+	{
+		name: "default fields", in: "a*", opts: Options{DefaultFields: []string{"x", "y"}},
+		want: `(or (prefix x "a") (prefix y "a"))`,
+	},
+	{
+		name: "default field phrase", in: `"a b"`, opts: Options{DefaultFields: []string{"m"}},
+		want: `(phrase m "a b")`,
+	},
 }
 
 func TestParseSimple(t *testing.T) {
