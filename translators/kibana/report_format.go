@@ -1,0 +1,129 @@
+package kibana
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// JSON encodes the report with two-space indentation.
+func (r *Report) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Markdown renders the report for a pull request: the counts, then one
+// section per object that is not exact, then the exact ones in one table.
+func (r *Report) Markdown() []byte {
+	var b strings.Builder
+	s := r.Summary
+	fmt.Fprintf(&b, "# Kibana conversion report\n\n")
+	fmt.Fprintf(&b, "%d files, %d saved objects (%d failed, %d skipped), %d dashboards written (%d from Kibana dashboards, %d for objects no dashboard shows).\n\n",
+		s.Files, s.Objects, s.ObjectsFailed, s.ObjectsSkipped, s.Dashboards, s.SourceDashboards, s.OrphanDashboards)
+	b.WriteString("| | exact | approximate | unsupported | converted |\n|---|---:|---:|---:|---:|\n")
+	writeCountsRow(&b, "panels", s.Panels)
+	writeCountsRow(&b, "queries", s.Queries)
+	if s.DisabledFilters > 0 {
+		fmt.Fprintf(&b, "\n%d disabled filter pills were skipped.\n", s.DisabledFilters)
+	}
+
+	var failed, review, exact, skipped []*Item
+	for _, it := range r.Items {
+		switch it.Status {
+		case StatusFailed:
+			failed = append(failed, it)
+		case StatusSkipped:
+			skipped = append(skipped, it)
+		case "exact":
+			exact = append(exact, it)
+		default:
+			review = append(review, it)
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString("\n## Failed\n\n")
+		for _, it := range failed {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(it.Error))
+		}
+	}
+	if len(review) > 0 {
+		b.WriteString("\n## To review\n")
+		for _, it := range review {
+			writeItem(&b, it)
+		}
+	}
+	if len(exact) > 0 {
+		b.WriteString("\n## Exact\n\n| type | title | id | output |\n|---|---|---|---|\n")
+		for _, it := range exact {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, mdEscape(it.Title), it.ID, it.Output)
+		}
+	}
+	if len(skipped) > 0 {
+		b.WriteString("\n## Not converted on their own\n\n| type | title | id | why |\n|---|---|---|---|\n")
+		for _, it := range skipped {
+			why := ""
+			if len(it.Reasons) > 0 {
+				why = it.Reasons[0].Message
+			}
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, mdEscape(it.Title), it.ID, mdEscape(why))
+		}
+	}
+	return []byte(b.String())
+}
+
+func writeCountsRow(b *strings.Builder, name string, c Counts) {
+	pct := "n/a"
+	if t := c.Total(); t > 0 {
+		pct = fmt.Sprintf("%.1f%%", 100*float64(c.Exact+c.Approximate)/float64(t))
+	}
+	fmt.Fprintf(b, "| %s | %d | %d | %d | %s |\n", name, c.Exact, c.Approximate, c.Unsupported, pct)
+}
+
+func writeItem(b *strings.Builder, it *Item) {
+	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Type, mdEscape(it.Title), it.Status)
+	fmt.Fprintf(b, "`%s` from %s", it.ID, it.Source)
+	if it.Output != "" {
+		fmt.Fprintf(b, ", written to `%s`", it.Output)
+	}
+	b.WriteString(".\n\n")
+	for _, r := range it.Reasons {
+		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, mdEscape(r.Message))
+	}
+	for _, p := range it.Panels {
+		if p.Fidelity.String() == "exact" {
+			continue
+		}
+		fmt.Fprintf(b, "- panel %s (%s → %s): %s\n", mdEscape(p.Title), p.KibanaType, p.GrafanaType, p.Fidelity)
+	}
+	for _, q := range it.Queries {
+		if q.Fidelity.String() == "exact" {
+			continue
+		}
+		out := "(none)"
+		if q.Query != nil {
+			out = "`" + strings.ReplaceAll(*q.Query, "`", "'") + "`"
+		}
+		fmt.Fprintf(b, "- %s (%s) `%s` → %s: %s\n", q.Where, q.SourceLanguage,
+			strings.ReplaceAll(oneLine(q.Original), "`", "'"), out, q.Fidelity)
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// mdEscape keeps text from breaking a Markdown table or list.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}

@@ -1,0 +1,241 @@
+package kibana
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hjson/hjson-go/v4"
+
+	"github.com/obs-migrate/migrate/translators/ast"
+	"github.com/obs-migrate/migrate/translators/fidelity"
+)
+
+// Vega and Timelion panels have no Grafana equivalent: they become text
+// panels that name the original and why. The queries inside them are still
+// translated and reported, and the text panel shows each translation, so
+// the person rebuilding the panel starts from LogQL.
+
+// vegaPanel reports a Vega visualization and the Elasticsearch queries in
+// its data sources.
+func (p *panelCtx) vegaPanel(vis map[string]any) convertedPanel {
+	parts, ip, err := p.visSource()
+	if err != nil {
+		return p.failed("vega", err)
+	}
+	spec := str(obj(vis, "params"), "spec")
+	var doc map[string]any
+	if err := hjson.Unmarshal([]byte(spec), &doc); err != nil {
+		p.reasons.Addf(fidelity.Unsupported, "vega_spec_unreadable", "the Vega spec is not valid HJSON, so its queries are not read: %v", err)
+	}
+	urls := vegaURLs(doc)
+	for i, u := range urls {
+		if index := str(u, "index"); index != "" && ip == nil {
+			ip = p.c.store.indexPattern(index)
+		}
+		body := obj(u, "body")
+		q, ok := body["query"].(map[string]any)
+		if !ok {
+			continue
+		}
+		where := fmt.Sprintf("Vega data source %d", i+1)
+		raw, err := json.Marshal(stripContextPlaceholders(q))
+		if err != nil {
+			continue
+		}
+		part, _ := parseText(ast.ESDSL, string(raw), where)
+		parts = append(parts, ownedPart{owner: p.ref.obj, part: part})
+	}
+	return p.reportedText("vega", "vega", "Vega visualizations have no Grafana equivalent; rebuild the panel from the translated queries below", ip, parts)
+}
+
+// vegaURLs returns the Elasticsearch data URLs of a Vega spec.
+func vegaURLs(doc map[string]any) []map[string]any {
+	var out []map[string]any
+	var data []any
+	switch d := doc["data"].(type) {
+	case []any:
+		data = d
+	case map[string]any:
+		data = []any{d}
+	}
+	for _, d := range data {
+		m, ok := d.(map[string]any)
+		if !ok {
+			continue
+		}
+		if u, ok := m["url"].(map[string]any); ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// stripContextPlaceholders replaces Kibana's %dashboard_context-…% strings,
+// which stand for the dashboard's query and filters, with match_all: the
+// dashboard parts are applied separately.
+func stripContextPlaceholders(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, val := range t {
+			out[k] = stripContextPlaceholders(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, val := range t {
+			out[i] = stripContextPlaceholders(val)
+		}
+		return out
+	case string:
+		if strings.HasPrefix(t, "%dashboard_context") {
+			return map[string]any{"match_all": map[string]any{}}
+		}
+	}
+	return v
+}
+
+// timelionPanel reports a Timelion visualization and the queries of its
+// .es() series.
+func (p *panelCtx) timelionPanel(vis map[string]any) convertedPanel {
+	parts, ip, err := p.visSource()
+	if err != nil {
+		return p.failed("timelion", err)
+	}
+	expr := str(obj(vis, "params"), "expression")
+	for i, call := range timelionSeries(expr) {
+		if ip == nil && call.index != "" {
+			ip = p.c.store.indexPattern(call.index)
+		}
+		if strings.TrimSpace(call.query) == "" || call.query == "*" {
+			continue
+		}
+		part, _ := parseText(ast.Lucene, call.query, fmt.Sprintf("Timelion series %d", i+1))
+		parts = append(parts, ownedPart{owner: p.ref.obj, part: part})
+	}
+	return p.reportedText("timelion", "timelion", "Timelion expressions have no LogQL equivalent; rebuild the panel from the translated queries below", ip, parts)
+}
+
+// reportedText records the queries of an unconvertible panel and returns a
+// text panel that shows them with their translations.
+func (p *panelCtx) reportedText(kibanaType, code, why string, ip *indexPattern, parts []ownedPart) convertedPanel {
+	schema := p.schemaFor(ip)
+	var b strings.Builder
+	b.WriteString(why)
+	for _, op := range parts {
+		rec := record(op.part, schema)
+		p.c.report.addQuery(op.owner, rec)
+		p.c.report.addQueryError(op.owner, op.part)
+		p.originals = append(p.originals, original{where: op.part.Where, text: op.part.Text})
+		if rec.Query != nil {
+			fmt.Fprintf(&b, "\n\nLogQL for the %s (%s):\n\n```\n%s\n```", op.part.Where, rec.Fidelity, *rec.Query)
+		}
+	}
+	panelReasons := p.reasons
+	p.reasons = nil
+	out := p.unsupported(kibanaType, code, b.String())
+	p.reasons.Merge(panelReasons)
+	return out
+}
+
+// timelionCall is one .es() series of a Timelion expression.
+type timelionCall struct {
+	query string
+	index string
+}
+
+var (
+	timelionVar = regexp.MustCompile(`\$(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,\s()]+)`)
+	timelionES  = regexp.MustCompile(`\.(?:es|elasticsearch)\(`)
+)
+
+// timelionSeries finds the .es() calls of an expression and reads their q
+// (or first positional) and index arguments, resolving $name variables.
+func timelionSeries(expr string) []timelionCall {
+	vars := make(map[string]string)
+	for _, m := range timelionVar.FindAllStringSubmatch(expr, -1) {
+		vars[m[1]] = unquoteTimelion(m[2])
+	}
+	var out []timelionCall
+	for _, loc := range timelionES.FindAllStringIndex(expr, -1) {
+		args := splitTimelionArgs(expr[loc[1]:])
+		var call timelionCall
+		for i, a := range args {
+			key, val, named := cutNamed(a)
+			val = unquoteTimelion(strings.TrimSpace(val))
+			if strings.HasPrefix(val, "$") {
+				val = vars[strings.TrimPrefix(val, "$")]
+			}
+			switch {
+			case named && (key == "q" || key == "query"):
+				call.query = val
+			case named && key == "index":
+				call.index = val
+			case !named && i == 0:
+				call.query = val
+			}
+		}
+		out = append(out, call)
+	}
+	return out
+}
+
+// splitTimelionArgs splits the arguments of a call up to its closing
+// parenthesis, respecting quotes and nesting.
+func splitTimelionArgs(s string) []string {
+	var (
+		args  []string
+		cur   strings.Builder
+		depth int
+		quote byte
+	)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			cur.WriteByte(c)
+			if c == '\\' && i+1 < len(s) {
+				i++
+				cur.WriteByte(s[i])
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+			cur.WriteByte(c)
+		case c == '(':
+			depth++
+			cur.WriteByte(c)
+		case c == ')' && depth == 0:
+			return append(args, cur.String())
+		case c == ')':
+			depth--
+			cur.WriteByte(c)
+		case c == ',' && depth == 0:
+			args = append(args, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(args, cur.String())
+}
+
+func cutNamed(arg string) (key, val string, named bool) {
+	arg = strings.TrimSpace(arg)
+	i := strings.IndexByte(arg, '=')
+	if i <= 0 || strings.ContainsAny(arg[:i], `'" `) {
+		return "", arg, false
+	}
+	return strings.TrimSpace(arg[:i]), arg[i+1:], true
+}
+
+func unquoteTimelion(s string) string {
+	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+		inner := s[1 : len(s)-1]
+		return strings.NewReplacer(`\'`, `'`, `\"`, `"`, `\\`, `\`).Replace(inner)
+	}
+	return s
+}
