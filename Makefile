@@ -31,8 +31,10 @@ demo: build
 	@head -n 8 $(DEMO_OUT)/report.md
 	@echo "Dashboards and the full report are in $(DEMO_OUT)/"
 
+# The benchmarks recorded in docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=6 ./translators/...
+	$(GO) test ./translators/kibana -run '^$$' -bench 'Corpus$$' -benchmem -count 6 -cpu 1,2
+	$(GO) test ./translators/kibana -run '^$$' -bench Convert10000Dashboards -benchmem -count 3 -timeout 30m
 
 lint:
 	$(GO) vet ./...

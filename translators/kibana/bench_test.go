@@ -3,6 +3,8 @@ package kibana_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/obs-migrate/migrate/translators/kibana"
@@ -65,4 +67,74 @@ func documents(data []byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// BenchmarkConvert10000Dashboards converts one batch of 10,000 dashboards:
+// the corpus copied 400 times with every object id made unique per copy,
+// so each copy's dashboards, visualizations and searches are distinct.
+// Run it alone: go test -run '^$' -bench Convert10000 -benchtime 1x.
+func BenchmarkConvert10000Dashboards(b *testing.B) {
+	inputs := replicate(b, 10000)
+	b.SetBytes(corpusBytes(inputs))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res := kibana.Convert(inputs, kibana.Options{})
+		if res.Report.Summary.SourceDashboards < 10000 {
+			b.Fatalf("converted %d dashboards", res.Report.Summary.SourceDashboards)
+		}
+	}
+}
+
+// copyWithIDs returns the inputs with every object id suffixed, everywhere
+// it appears in the file, so references still resolve within the copy.
+func copyWithIDs(b *testing.B, inputs []kibana.Input, suffix string) []kibana.Input {
+	out := make([]kibana.Input, 0, len(inputs))
+	for _, in := range inputs {
+		objs, _, _ := kibana.ReadObjects(in.File, in.Data)
+		ids := make([]string, 0, len(objs))
+		for _, o := range objs {
+			if len(o.ID) >= 6 {
+				ids = append(ids, o.ID)
+			}
+		}
+		sort.Slice(ids, func(i, j int) bool { return len(ids[i]) > len(ids[j]) })
+		data := in.Data
+		for _, id := range ids {
+			data = bytes.ReplaceAll(data, []byte(id), []byte(id+suffix))
+		}
+		out = append(out, kibana.Input{File: suffix + "/" + in.File, Data: data})
+	}
+	return out
+}
+
+// replicate copies the corpus until the batch holds at least n dashboards.
+func replicate(b *testing.B, n int) []kibana.Input {
+	base := readCorpus(b)
+	perCopy := 0
+	for _, in := range base {
+		objs, _, _ := kibana.ReadObjects(in.File, in.Data)
+		for _, o := range objs {
+			if o.Type == "dashboard" {
+				perCopy++
+			}
+		}
+	}
+	var inputs []kibana.Input
+	for c := 0; c*perCopy < n; c++ {
+		inputs = append(inputs, copyWithIDs(b, base, fmt.Sprintf("-copy%d", c))...)
+	}
+	return inputs
+}
+
+// BenchmarkConvert1000Dashboards is the same batch at a tenth of the size,
+// to check that the cost per dashboard does not grow with the batch.
+func BenchmarkConvert1000Dashboards(b *testing.B) {
+	inputs := replicate(b, 1000)
+	b.SetBytes(corpusBytes(inputs))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		kibana.Convert(inputs, kibana.Options{})
+	}
 }

@@ -2,8 +2,11 @@ package kibana
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/obs-migrate/migrate/plans"
 	"github.com/obs-migrate/migrate/translators/fidelity"
@@ -51,46 +54,66 @@ type Result struct {
 // search, visualization or Lens object no dashboard uses, into Grafana
 // dashboards. It never stops on a bad object: failures are items of the
 // report.
+//
+// Files are read, and dashboards converted, on every CPU. Each worker
+// reports into its own partial report; the parts are merged in input
+// order, so the result does not depend on scheduling.
 func Convert(inputs []Input, opts Options) *Result {
 	if opts.LokiUID == "" {
 		opts.LokiUID = DefaultLokiUID
 	}
-	c := &converter{opts: opts, report: newReport()}
-	var objs []*Object
-	for _, in := range inputs {
-		objs = append(objs, c.read(in)...)
-	}
-	c.store = newStore(objs)
+	sh := &shared{opts: opts}
+	report := newReport()
+	objs := sh.readAll(inputs, report)
+	sh.store = newStore(objs)
+	sh.prepare(objs)
 
-	// Dashboards go first, so that the objects they show are marked used
-	// before orphans are picked.
-	var units []*Object
+	var dashboards, candidates []*Object
 	for _, o := range objs {
-		if o.Type == "dashboard" {
-			units = append(units, o)
+		switch {
+		case o.Type == "dashboard":
+			dashboards = append(dashboards, o)
+		case orphanTypes[o.Type]:
+			candidates = append(candidates, o)
 		}
 	}
-	for _, o := range objs {
-		if orphanTypes[o.Type] {
-			units = append(units, o)
-		}
-	}
+	total := len(dashboards) + len(candidates)
+	progress := newCounter(opts.Progress, total)
 
-	for i, o := range units {
-		if o.Type == "dashboard" {
-			c.convertDashboard(o)
-		} else {
-			c.convertOrphan(o)
-		}
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(units))
+	// Dashboards go first, so that the objects they show are known to be
+	// used before orphans are picked.
+	used := make(map[string]bool)
+	var outputs []Output
+	collect := func(units []*converter) {
+		for _, u := range units {
+			report.merge(u.report)
+			outputs = append(outputs, u.outputs...)
+			for k := range u.usedKeys {
+				used[k] = true
+			}
 		}
 	}
+	collect(sh.run(dashboards, progress, func(u *converter, o *Object) { u.convertDashboard(o) }))
+	var orphans []*Object
+	for _, o := range candidates {
+		if used[o.Key()] {
+			progress.add(1)
+			continue
+		}
+		orphans = append(orphans, o)
+	}
+	collect(sh.run(orphans, progress, func(u *converter, o *Object) { u.convertOrphan(o) }))
+
 	for _, o := range objs {
-		c.noteOtherType(o)
+		noteOtherType(report, o)
 	}
-	c.report.finish()
-	return &Result{Dashboards: c.outputs, Report: c.report}
+	report.Summary.Files = len(inputs)
+	report.Summary.Objects = len(objs)
+	report.Summary.SourceDashboards = len(dashboards)
+	report.Summary.OrphanDashboards = len(orphans)
+	report.Summary.Dashboards = len(outputs)
+	report.finish()
+	return &Result{Dashboards: outputs, Report: report}
 }
 
 // orphanTypes are the objects that get a dashboard of their own when no
@@ -121,40 +144,135 @@ var knownTypes = map[string]string{
 	"action":                   "connectors for alerting; nothing to convert",
 }
 
+// shared is what every worker of a batch reads: the options, the object
+// store and the schema cache. After prepare, nothing in the store changes.
+type shared struct {
+	opts  Options
+	store *store
+
+	mu      sync.Mutex
+	schemas map[string]cachedSchema
+}
+
+// converter converts one dashboard or orphan object. Each has its own
+// partial report and outputs.
 type converter struct {
-	opts    Options
-	store   *store
+	*shared
 	report  *Report
 	outputs []Output
 	// usedKeys holds the keys of objects shown on a converted dashboard.
 	usedKeys map[string]bool
-	schemas  map[string]cachedSchema
 }
 
-func (c *converter) read(in Input) []*Object {
-	objs, errs, fatal := ReadObjects(in.File, in.Data)
-	c.report.Summary.Files++
-	if fatal != nil {
-		c.report.addFileError(in.File, fatal)
+// readAll parses the files on every CPU and returns their objects in input
+// order. Read errors go to the report, also in input order.
+func (sh *shared) readAll(inputs []Input, report *Report) []*Object {
+	type result struct {
+		objs  []*Object
+		errs  []*ObjectError
+		fatal error
 	}
-	for _, e := range errs {
-		c.report.addObjectError(e)
+	results := make([]result, len(inputs))
+	parallel(len(inputs), func(i int) {
+		objs, errs, fatal := ReadObjects(inputs[i].File, inputs[i].Data)
+		results[i] = result{objs, errs, fatal}
+	})
+	var objs []*Object
+	for i, r := range results {
+		if r.fatal != nil {
+			report.addFileError(inputs[i].File, r.fatal)
+		}
+		for _, e := range r.errs {
+			report.addObjectError(e)
+		}
+		objs = append(objs, r.objs...)
 	}
-	c.report.Summary.Objects += len(objs)
 	return objs
+}
+
+// prepare decodes, on every CPU, the JSON text that attributes hold
+// (visState, panelsJSON, searchSourceJSON, Lens state) and parses every
+// index pattern, so that the conversion only reads shared objects.
+func (sh *shared) prepare(objs []*Object) {
+	parallel(len(objs), func(i int) {
+		o := objs[i]
+		for _, key := range []string{"visState", "panelsJSON", "state", "uiStateJSON"} {
+			_, _ = embedded(o.Attrs, key)
+		}
+		if meta := obj(o.Attrs, "kibanaSavedObjectMeta"); meta != nil {
+			_, _ = embedded(meta, "searchSourceJSON")
+		}
+	})
+	sh.store.parsePatterns()
+}
+
+// run converts units on every CPU, each into a fresh converter, and returns
+// the converters in unit order.
+func (sh *shared) run(units []*Object, progress *counter, convert func(*converter, *Object)) []*converter {
+	out := make([]*converter, len(units))
+	parallel(len(units), func(i int) {
+		u := &converter{shared: sh, report: newReport()}
+		convert(u, units[i])
+		out[i] = u
+		progress.add(1)
+	})
+	return out
+}
+
+// parallel calls fn for 0..n-1 on GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// counter reports progress from several workers.
+type counter struct {
+	mu    sync.Mutex
+	done  int
+	total int
+	fn    func(done, total int)
+}
+
+func newCounter(fn func(done, total int), total int) *counter {
+	return &counter{fn: fn, total: total}
+}
+
+func (c *counter) add(n int) {
+	if c.fn == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done += n
+	c.fn(c.done, c.total)
 }
 
 // noteOtherType adds report items for objects that are neither dashboards
 // nor panels: skipped with the reason, or failed when the type is unknown.
-func (c *converter) noteOtherType(o *Object) {
+func noteOtherType(report *Report, o *Object) {
 	if o.Type == "dashboard" || orphanTypes[o.Type] {
 		return
 	}
 	if why, ok := knownTypes[o.Type]; ok {
-		c.report.addSkipped(o, why)
+		report.addSkipped(o, why)
 		return
 	}
-	c.report.addFailed(o, fmt.Errorf("unknown saved object type %q: it is not converted; known types are dashboard, visualization, search, lens and %s",
+	report.addFailed(o, fmt.Errorf("unknown saved object type %q: it is not converted; known types are dashboard, visualization, search, lens and %s",
 		o.Type, strings.Join(sortedTypeNames(), ", ")))
 }
 
@@ -169,11 +287,13 @@ func sortedTypeNames() []string {
 
 // schemaFor builds the schema for an index pattern: the mapping entry that
 // matches its title, with field types from the pattern.
-func (c *converter) schemaFor(p *indexPattern) (*logql.Schema, fidelity.Reasons) {
+func (c *shared) schemaFor(p *indexPattern) (*logql.Schema, fidelity.Reasons) {
 	key := ""
 	if p != nil {
 		key = p.ID + "\x00" + p.Title
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if cached, ok := c.schemas[key]; ok {
 		return cached.schema, cached.reasons
 	}
@@ -192,7 +312,7 @@ type cachedSchema struct {
 	reasons fidelity.Reasons
 }
 
-func (c *converter) buildSchema(p *indexPattern) (*logql.Schema, fidelity.Reasons) {
+func (c *shared) buildSchema(p *indexPattern) (*logql.Schema, fidelity.Reasons) {
 	var reasons fidelity.Reasons
 	title, types, timeField := "", map[string]string(nil), ""
 	if p != nil {

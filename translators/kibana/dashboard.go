@@ -30,7 +30,6 @@ func (c *converter) convertDashboard(o *Object) {
 	title := o.Title()
 	d := c.newDraft("dashboard", o.ID, title)
 	item := c.report.grade(o, fidelity.Exact, nil, d.file)
-	c.report.Summary.SourceDashboards++
 
 	entries, err := embeddedArray(o.Attrs, "panelsJSON")
 	if err != nil {
@@ -45,7 +44,7 @@ func (c *converter) convertDashboard(o *Object) {
 	} else {
 		var disabled int
 		dashParts, disabled = searchSourceParts(source, "dashboard ")
-		c.report.Summary.DisabledFilters += disabled
+		c.report.addDisabled(o, disabled)
 	}
 
 	refs := make([]panelRef, 0, len(entries))
@@ -73,7 +72,6 @@ func (c *converter) convertOrphan(o *Object) {
 	}
 	d := c.newDraft(o.Type, o.ID, o.Title())
 	item := c.report.item(o)
-	c.report.Summary.OrphanDashboards++
 	ref := panelRef{obj: o, title: o.Title(), grid: gridBox{x: 0, y: 0, w: 24, h: 12}, index: 0}
 	var controls []controlFilter
 	if isControls(o) {
@@ -190,7 +188,6 @@ func (c *converter) finishDraft(d *dashboardDraft, src *Object, item *Item) {
 		item.Status = fidelity.Exact.String()
 	}
 	c.outputs = append(c.outputs, Output{File: d.file, UID: d.uid, Title: d.title, JSON: out})
-	c.report.Summary.Dashboards++
 }
 
 // refreshInterval converts Kibana's refreshInterval to Grafana's refresh.

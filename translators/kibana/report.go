@@ -19,7 +19,7 @@ type Report struct {
 	Items   []*Item `json:"items"`
 
 	byKey map[string]*Item
-	// counted remembers which (object, query location) pairs are counted.
+	// counted remembers which (object, query location) pairs are recorded.
 	counted map[string]bool
 }
 
@@ -81,8 +81,10 @@ type Item struct {
 	Queries []QueryRecord    `json:"queries,omitempty"`
 	Error   string           `json:"error,omitempty"`
 
-	level fidelity.Level
-	set   bool
+	key      string
+	level    fidelity.Level
+	set      bool
+	disabled int
 }
 
 // PanelReport describes one panel of a generated dashboard.
@@ -104,7 +106,7 @@ func (r *Report) item(o *Object) *Item {
 	if it, ok := r.byKey[o.Key()]; ok {
 		return it
 	}
-	it := &Item{ID: o.ID, Type: o.Type, Title: o.Title(), Source: o.Origin.String()}
+	it := &Item{ID: o.ID, Type: o.Type, Title: o.Title(), Source: o.Origin.String(), key: o.Key()}
 	r.byKey[o.Key()] = it
 	r.Items = append(r.Items, it)
 	return it
@@ -133,7 +135,7 @@ func (r *Report) grade(o *Object, l fidelity.Level, reasons fidelity.Reasons, ou
 }
 
 // addQuery records a translated query of an object once, however many
-// panels use it, and counts it.
+// panels use it.
 func (r *Report) addQuery(o *Object, q QueryRecord) {
 	key := o.Key() + "\x00" + q.Where
 	if r.counted[key] {
@@ -142,19 +144,14 @@ func (r *Report) addQuery(o *Object, q QueryRecord) {
 	r.counted[key] = true
 	it := r.item(o)
 	it.Queries = append(it.Queries, q)
-	r.Summary.Queries.add(q.Fidelity)
 }
 
 func (r *Report) addPanel(dash *Item, p PanelReport) {
 	dash.Panels = append(dash.Panels, p)
-	r.Summary.Panels.add(p.Fidelity)
 }
 
 func (r *Report) addFailed(o *Object, err error) {
 	it := r.item(o)
-	if it.Status != StatusFailed {
-		r.Summary.ObjectsFailed++
-	}
 	it.Status = StatusFailed
 	it.Error = o.Origin.String() + ": " + o.Type + " " + o.ID + ": " + err.Error()
 }
@@ -166,24 +163,114 @@ func (r *Report) addSkipped(o *Object, why string) {
 	}
 	it.Status = StatusSkipped
 	it.Reasons.Add(fidelity.Reason{Code: "not_converted", Message: why})
-	r.Summary.ObjectsSkipped++
 }
 
 func (r *Report) addObjectError(e *ObjectError) {
-	it := &Item{ID: e.ID, Type: e.Type, Source: e.Origin.String(), Status: StatusFailed, Error: e.Error()}
-	r.Items = append(r.Items, it)
-	r.Summary.ObjectsFailed++
+	r.Items = append(r.Items, &Item{ID: e.ID, Type: e.Type, Source: e.Origin.String(), Status: StatusFailed, Error: e.Error()})
 }
 
 func (r *Report) addFileError(file string, err error) {
 	r.Items = append(r.Items, &Item{Source: file, Status: StatusFailed, Error: err.Error()})
-	r.Summary.ObjectsFailed++
 }
 
-// finish sorts reasons so the report is deterministic.
+// addDisabled records an object's disabled filter pills.
+func (r *Report) addDisabled(o *Object, n int) {
+	if n > 0 {
+		r.item(o).disabled = n
+	}
+}
+
+// merge adds the items of a report built by one worker. Items of the same
+// object are combined: the worst grade, every reason, output and panel, and
+// each query once. Merging in a fixed order keeps the report deterministic.
+func (r *Report) merge(part *Report) {
+	for _, src := range part.Items {
+		if src.key == "" {
+			r.Items = append(r.Items, src)
+			continue
+		}
+		dst, ok := r.byKey[src.key]
+		if !ok {
+			r.byKey[src.key] = src
+			r.Items = append(r.Items, src)
+			continue
+		}
+		dst.combine(src)
+	}
+}
+
+func (dst *Item) combine(src *Item) {
+	switch {
+	case src.Status == StatusFailed:
+		dst.Status = StatusFailed
+		dst.Error = joinErrors(dst.Error, src.Error)
+	case dst.Status == StatusFailed:
+	case src.set && (!dst.set || src.level > dst.level):
+		dst.level, dst.set, dst.Status = src.level, true, src.level.String()
+	case dst.Status == "":
+		dst.Status = src.Status
+	}
+	if src.Error != "" && src.Status != StatusFailed {
+		dst.Error = joinErrors(dst.Error, src.Error)
+	}
+	dst.Reasons.Merge(src.Reasons)
+	if dst.Output == "" {
+		dst.Output = src.Output
+	}
+	for _, u := range src.UsedIn {
+		if !contains(dst.UsedIn, u) {
+			dst.UsedIn = append(dst.UsedIn, u)
+		}
+	}
+	dst.Panels = append(dst.Panels, src.Panels...)
+	for _, q := range src.Queries {
+		if !hasQuery(dst.Queries, q.Where) {
+			dst.Queries = append(dst.Queries, q)
+		}
+	}
+	dst.disabled = max(dst.disabled, src.disabled)
+}
+
+func hasQuery(qs []QueryRecord, where string) bool {
+	for _, q := range qs {
+		if q.Where == where {
+			return true
+		}
+	}
+	return false
+}
+
+func joinErrors(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || strings.Contains(a, b):
+		return a
+	}
+	return a + "; " + b
+}
+
+// finish derives the counts from the items and sorts reasons, so the
+// report is deterministic.
 func (r *Report) finish() {
+	sum := &r.Summary
+	sum.Panels, sum.Queries = Counts{}, Counts{}
+	sum.ObjectsFailed, sum.ObjectsSkipped, sum.DisabledFilters = 0, 0, 0
 	for _, it := range r.Items {
 		it.Reasons = it.Reasons.Sorted()
+		for _, p := range it.Panels {
+			sum.Panels.add(p.Fidelity)
+		}
+		for _, q := range it.Queries {
+			sum.Queries.add(q.Fidelity)
+		}
+		sum.DisabledFilters += it.disabled
+		switch it.Status {
+		case StatusFailed:
+			sum.ObjectsFailed++
+		case StatusSkipped:
+			sum.ObjectsSkipped++
+		}
 	}
 }
 
@@ -212,15 +299,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// addDisabled counts an object's disabled filter pills once.
-func (r *Report) addDisabled(o *Object, n int) {
-	key := o.Key() + "\x00disabled"
-	if n == 0 || r.counted[key] {
-		return
-	}
-	r.counted[key] = true
-	r.Summary.DisabledFilters += n
-}
 
 // addQueryError sets the item's error for a query that does not parse, so
 // the report names the file, the object and the position in the query.

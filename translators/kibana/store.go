@@ -16,6 +16,22 @@ type store struct {
 	patterns map[string]*indexPattern
 }
 
+// parsePatterns parses every index pattern of the batch ahead of the
+// conversion, so later lookups only read the cache.
+func (s *store) parsePatterns() {
+	var keys []string
+	for key, o := range s.byKey {
+		if isIndexPatternType(o.Type) {
+			keys = append(keys, key)
+		}
+	}
+	parsed := make([]*indexPattern, len(keys))
+	parallel(len(keys), func(i int) { parsed[i] = parseIndexPattern(s.byKey[keys[i]]) })
+	for i, key := range keys {
+		s.patterns[key] = parsed[i]
+	}
+}
+
 func newStore(objs []*Object) *store {
 	s := &store{
 		byKey:    make(map[string]*Object, len(objs)),
@@ -102,9 +118,7 @@ func (s *store) indexPattern(idOrTitle string) *indexPattern {
 	if p, ok := s.patterns[o.Key()]; ok {
 		return p
 	}
-	p := parseIndexPattern(o)
-	s.patterns[o.Key()] = p
-	return p
+	return parseIndexPattern(o)
 }
 
 func parseIndexPattern(o *Object) *indexPattern {

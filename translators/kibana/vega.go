@@ -26,8 +26,16 @@ func (p *panelCtx) vegaPanel(vis map[string]any) convertedPanel {
 	}
 	spec := str(obj(vis, "params"), "spec")
 	var doc map[string]any
-	if err := hjson.Unmarshal([]byte(spec), &doc); err != nil {
-		p.reasons.Addf(fidelity.Unsupported, "vega_spec_unreadable", "the Vega spec is not valid HJSON, so its queries are not read: %v", err)
+	// Specs run to tens of kilobytes and HJSON is slow to parse, so only
+	// specs that have a query key are parsed. The index, which types the
+	// schema, is found without parsing.
+	if m := vegaIndexKey.FindStringSubmatch(spec); m != nil && ip == nil {
+		ip = p.c.store.indexPattern(m[1])
+	}
+	if vegaQueryKey.MatchString(spec) {
+		if err := hjson.Unmarshal([]byte(spec), &doc); err != nil {
+			p.reasons.Addf(fidelity.Unsupported, "vega_spec_unreadable", "the Vega spec is not valid HJSON, so its queries are not read: %v", err)
+		}
 	}
 	urls := vegaURLs(doc)
 	for i, u := range urls {
@@ -145,6 +153,13 @@ type timelionCall struct {
 	query string
 	index string
 }
+
+// vegaQueryKey finds a query key in HJSON or JSON, and vegaIndexKey the
+// first index of a data URL.
+var (
+	vegaQueryKey = regexp.MustCompile(`(?m)(?:^|[{,\s])"?query"?\s*:`)
+	vegaIndexKey = regexp.MustCompile(`(?m)(?:^|[{,\s])"?index"?\s*:\s*"?([^"\s,{}]+)`)
+)
 
 var (
 	timelionVar = regexp.MustCompile(`\$(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,\s()]+)`)
