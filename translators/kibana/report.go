@@ -299,7 +299,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-
 // addQueryError sets the item's error for a query that does not parse, so
 // the report names the file, the object and the position in the query.
 func (r *Report) addQueryError(o *Object, p queryPart) {

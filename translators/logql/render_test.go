@@ -276,10 +276,15 @@ var renderCases = []renderCase{
 	{"match none", ast.ESDSL, `{"match_none":{}}`, "", fidelity.Unsupported, []string{"matches_nothing"}},
 	// Field name wildcards expand against the mapping.
 	{"field wildcard expands", ast.KQL, "kubernetes.*:prod", `{source="filebeat", namespace="prod"}`, fidelity.Exact, nil},
-	{"parsed name collides with a label", ast.KQL, "service:web",
-		"{source=\"filebeat\"} |= `web` | logfmt | service_extracted=`web`", fidelity.Exact, nil},
-	{"at sign sanitised", ast.Lucene, "@version:1",
-		"{source=\"filebeat\"} | logfmt | _version=~`(?is)^(?:.*(?:\\b1\\b).*)$`", fidelity.Approximate, []string{"field_type_assumed"}},
+	{
+		"parsed name collides with a label", ast.KQL, "service:web",
+		"{source=\"filebeat\"} |= `web` | logfmt | service_extracted=`web`", fidelity.Exact, nil,
+	},
+	{
+		"at sign sanitised", ast.Lucene, "@version:1",
+		"{source=\"filebeat\"} | logfmt | _version=~`(?is)^(?:.*(?:\\b1\\b).*)$`", fidelity.Approximate,
+		[]string{"field_type_assumed"},
+	},
 	{"keyword subfield", ast.KQL, "user.agent.keyword:curl", "{source=\"filebeat\"} |= `curl` | logfmt | user_agent=`curl`", fidelity.Exact, nil},
 	{"escaping backtick value", ast.KQL, "user.name:\"a`b\"", "{source=\"filebeat\"} | logfmt | user_name=\"a`b\"", fidelity.Exact, nil},
 	{"boost noted", ast.Lucene, "log.level:error^2", `{source="filebeat", level="error"}`, fidelity.Exact, []string{"boost_ignored"}},
