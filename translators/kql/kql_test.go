@@ -23,6 +23,15 @@ var parseCases = []struct {
 	in   string
 	want string
 }{
+	// Kibana's grammar needs whitespace after a keyword, so a keyword at
+	// the end of a query or before a bracket is text.
+	{"a and", `(match * "a and")`},
+	{"a or", `(match * "a or")`},
+	{"(a and)", `(match * "a and")`},
+	{"not", `(match * "not")`},
+	{"a and not", `(and (match * "a") (match * "not"))`},
+	{"kw: a or", `(match kw "a or")`},
+
 	// Empty input.
 	{"", `(all)`},
 	{"   \t\r\n ", `(all)`},
@@ -354,16 +363,11 @@ var errorCases = []struct {
 	{`items:{ banana }`, 8, `free text "banana" inside the nested query on "items" has no field`},
 
 	// Keywords with nothing on one side.
-	{`a and`, 5, `expected a query after "and"`},
 	{`a and `, 6, `expected a query after "and"`},
-	{`a or`, 4, `expected a query after "or"`},
 	{`and b`, 0, `found the keyword "and"`},
 	{`or b`, 0, `found the keyword "or"`},
 	{`a and and b`, 6, `expected a query after "and"`},
 	{`a and or b`, 6, `expected a query after "and"`},
-	{`(a and)`, 6, `expected a query after "and"`},
-	{`not`, 3, `expected a query after "not"`},
-	{`a and not`, 9, `expected a query after "not"`},
 	{`f:(a or )`, 8, `expected a value after "or"`},
 	{`items:{ a:1 and }`, 16, `expected a query after "and"`},
 

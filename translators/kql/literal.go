@@ -69,13 +69,14 @@ func (p *parser) spaceEnd(pos int) int {
 }
 
 // keywordAt reports whether word, in any case, starts at pos and is followed
-// by whitespace, the end of the input, or a closing bracket.
+// by whitespace. Kibana's grammar needs whitespace after every keyword, so
+// "a or" at the end of a query, or before a bracket, is the text "a or".
 func (p *parser) keywordAt(pos int, word string) bool {
 	end := pos + len(word)
-	if end > len(p.src) || !strings.EqualFold(p.src[pos:end], word) {
+	if end >= len(p.src) || !strings.EqualFold(p.src[pos:end], word) {
 		return false
 	}
-	return end == len(p.src) || isSpace(p.src[end]) || p.src[end] == ')' || p.src[end] == '}'
+	return isSpace(p.src[end])
 }
 
 // anyKeywordAt returns the keyword at pos as written, if there is one.
