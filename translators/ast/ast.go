@@ -116,6 +116,9 @@ type Term struct {
 	Operator Operator
 	// CaseInsensitive is set by case_insensitive: true on DSL term queries.
 	CaseInsensitive bool
+	// ZeroTermsAll makes an analysed value that yields no token match every
+	// document (zero_terms_query: all); by default it matches none.
+	ZeroTermsAll bool
 }
 
 // Wildcard matches a field against a pattern where `*` is any run of

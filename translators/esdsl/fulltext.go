@@ -12,6 +12,9 @@ import (
 type textOptions struct {
 	query    *value
 	operator ast.Operator
+	// zeroTermsAll is zero_terms_query: all, which matches every document
+	// when the analyzer leaves no token.
+	zeroTermsAll bool
 	// typ is match's type (boolean, phrase, phrase_prefix) or multi_match's
 	// (best_fields, phrase, ...).
 	typ       string
@@ -41,7 +44,7 @@ func (p *parser) match(q query) (ast.Node, error) {
 	switch opts.typ {
 	case "", "boolean":
 	case "phrase":
-		return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Phrase, Slop: opts.slop}, nil
+		return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Phrase, Slop: opts.slop, ZeroTermsAll: opts.zeroTermsAll}, nil
 	case "phrase_prefix":
 		return p.phrasePrefix(q), nil
 	default:
@@ -56,7 +59,7 @@ func textNode(field string, opts textOptions) ast.Node {
 	if opts.fuzziness != "" {
 		return ast.Fuzzy{Field: field, Value: opts.query.text, Fuzziness: opts.fuzziness}
 	}
-	return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Analyzed, Operator: opts.operator}
+	return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Analyzed, Operator: opts.operator, ZeroTermsAll: opts.zeroTermsAll}
 }
 
 // matchPhrase parses match_phrase in its short and long forms.
@@ -76,7 +79,7 @@ func (p *parser) matchPhrase(q query) (ast.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Phrase, Slop: opts.slop}, nil
+	return ast.Term{Field: field, Value: opts.query.text, Mode: ast.Phrase, Slop: opts.slop, ZeroTermsAll: opts.zeroTermsAll}, nil
 }
 
 // textOptions reads the long form of a full-text query. The query option is
@@ -122,7 +125,18 @@ func (p *parser) textOption(q query, m member, path string, opts *textOptions) e
 			q.name, q.path, m.key)
 	case "boost":
 		p.boostIgnored()
-	case "_name", "lenient", "zero_terms_query", "auto_generate_synonyms_phrase_query",
+	case "zero_terms_query":
+		var mode string
+		if mode, err = p.stringValue(m.val, path); err == nil {
+			switch strings.ToLower(mode) {
+			case "all":
+				opts.zeroTermsAll = true
+			case "none":
+			default:
+				err = p.errorf(m.val.start, path, "invalid zero_terms_query %q: use none or all", mode)
+			}
+		}
+	case "_name", "lenient", "auto_generate_synonyms_phrase_query",
 		"prefix_length", "max_expansions", "fuzzy_transpositions", "fuzzy_rewrite",
 		"tie_breaker", "use_dis_max", "rewrite":
 		// These change scoring, error handling or fuzzy expansion limits.

@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -76,12 +77,44 @@ func (q *LogQuery) Clone() *LogQuery {
 }
 
 // Quote renders a LogQL string literal: backticks, which need no escaping,
-// unless the value holds a backtick; then a double-quoted Go string.
+// unless the value holds a backtick or a control character other than tab
+// and newline (Loki's scanner rejects NUL in a query); then a double-quoted
+// Go string with escapes.
 func Quote(s string) string {
-	if !strings.Contains(s, "`") {
-		return "`" + s + "`"
+	if strings.Contains(s, "`") || hasControl(s) {
+		return strconv.Quote(s)
 	}
-	return strconv.Quote(s)
+	return "`" + s + "`"
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// templateSyntax finds what Grafana replaces in a query before it runs:
+// $name, ${name} and [[name]].
+var templateSyntax = regexp.MustCompile(`\$(?:\w|\{)|\[\[`)
+
+// quote renders a value from the source query. A literal dollar or double
+// bracket would be replaced by Grafana as a template variable, so unless
+// the schema keeps variables (a Grafana dashboard's own), it is written as an
+// escape Grafana leaves alone: \x24 in a regular expression, \u0024 in a
+// plain string.
+func (r *renderer) quote(s string, isRegex bool) string {
+	if r.schema.keepVariables || !templateSyntax.MatchString(s) {
+		return Quote(s)
+	}
+	if isRegex {
+		return Quote(strings.ReplaceAll(s, `\$`, `\x24`))
+	}
+	q := strconv.Quote(s)
+	q = strings.ReplaceAll(q, "$", `\u0024`)
+	return strings.ReplaceAll(q, "[[", `\u005b\u005b`)
 }
 
 // formatNumber renders a number for a numeric label filter.

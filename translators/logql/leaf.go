@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,9 +50,9 @@ func (r *renderer) forFields(n ast.Node, field string, neg bool, build func(fiel
 	switch {
 	case field == "" || field == "*":
 		df := r.schema.mapping.DefaultField
-		if df == "" || df == "*" {
+		if field == "*" || df == "" || df == "*" {
 			r.reasons.Addf(fidelity.Approximate, "default_field_all",
-				"free text searches every field in Elasticsearch; the mapping sets no default_field, so the whole log line is searched instead")
+				"the query searches every field in Elasticsearch (free text with no default_field, or the field *), so the whole log line is searched instead")
 			refs = []fieldRef{r.schema.wholeLineRef()}
 		} else {
 			refs = []fieldRef{r.schema.resolve(df)}
@@ -91,6 +92,12 @@ func (r *renderer) checkedField(n ast.Node, ref fieldRef, build func(fieldRef) c
 		return r.drop(n, "time_condition_nested",
 			"a condition on the timestamp field %s inside OR or NOT cannot become the query's time range", ref.field)
 	}
+	if ref.loc == locParsed {
+		if same := r.schema.sameName[ref.name]; len(same) > 1 {
+			r.reasons.Addf(fidelity.Approximate, "field_name_collision",
+				"the fields %s all become the label %s in Loki, so a condition on one also sees the others", strings.Join(same, ", "), ref.name)
+		}
+	}
 	if ref.assumed {
 		r.reasons.Addf(fidelity.Approximate, "field_type_assumed",
 			"%s has no type in the mapping or index pattern; treated as text with a keyword subfield, Elasticsearch's dynamic default", ref.field)
@@ -105,12 +112,12 @@ func (r *renderer) term(n ast.Term, ref fieldRef, neg bool) cond {
 	case famText:
 		return r.textTerm(n, ref, neg)
 	case famNumber:
-		v, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64)
-		if err != nil {
+		num, ok := r.number(ref, n.Value)
+		if !ok {
 			return r.drop(n, "invalid_number",
 				"%s is numeric but %q is not a number; Elasticsearch rejects this query", ref.field, n.Value)
 		}
-		return r.numericCond(ref, "==", v, neg)
+		return r.numericCond(ref, "==", num, neg)
 	case famBoolean:
 		v := strings.ToLower(strings.TrimSpace(n.Value))
 		if v != "true" && v != "false" {
@@ -136,8 +143,9 @@ func (r *renderer) textTerm(n ast.Term, ref fieldRef, neg bool) cond {
 	}
 	toks := tokenize(n.Value)
 	if len(toks) == 0 {
-		// No token: Elasticsearch's match query matches nothing.
-		return condConst(neg)
+		// No token: Elasticsearch's match query matches nothing, or
+		// everything with zero_terms_query: all.
+		return condConst(neg != n.ZeroTermsAll)
 	}
 	switch {
 	case n.Mode == ast.Phrase && len(toks) > 1:
@@ -225,9 +233,9 @@ func (r *renderer) exists(ref fieldRef, neg bool) cond {
 	case locLine:
 		p := pattern{re: ".", dotAll: true}
 		if neg {
-			l.line = "!~ " + Quote(p.searchRegex())
+			l.line = "!~ " + r.quote(p.searchRegex(), true)
 		} else {
-			l.line = "|~ " + Quote(p.searchRegex())
+			l.line = "|~ " + r.quote(p.searchRegex(), true)
 			l.lineAlt = p.groupRegex()
 		}
 	}
@@ -256,9 +264,13 @@ func (r *renderer) stringCond(ref fieldRef, neg bool, p pattern, hint string) co
 		op = negateMatchOp(op)
 	}
 	l := &leaf{
-		expr:     name + op + Quote(value),
+		expr:     name + op + r.quote(value, !equality),
 		parsed:   ref.loc == locParsed,
 		lineCopy: ref.loc == locLine,
+	}
+	emptyMatch := (equality && p.literal == "") || (!equality && matchesEmpty(value))
+	if emptyMatch && ref.loc != locLine {
+		return r.emptyMatching(ref, l, neg, equality)
 	}
 	if equality && !neg {
 		l.eqName, l.eqValue = name, p.literal
@@ -267,7 +279,7 @@ func (r *renderer) stringCond(ref fieldRef, neg bool, p pattern, hint string) co
 	case locLabel:
 		l.matcher = &Matcher{Name: name, Op: op, Value: value}
 	case locLine:
-		l.line = lineStage(p, neg)
+		l.line = r.lineStage(p, neg)
 		if !neg {
 			l.lineAlt = p.groupRegex()
 		}
@@ -283,6 +295,28 @@ func (r *renderer) stringCond(ref fieldRef, neg bool, p pattern, hint string) co
 	return l
 }
 
+// emptyMatching handles a comparison that an empty value satisfies. Loki
+// reads a missing label as the empty string, so such a comparison would also
+// match documents without the field, which Elasticsearch never does. A
+// pattern gets an explicit test for a value; a comparison with the empty
+// string itself cannot be told apart and is approximate.
+func (r *renderer) emptyMatching(ref fieldRef, l *leaf, neg, equality bool) cond {
+	name := r.labelName(ref)
+	if equality {
+		r.reasons.Addf(fidelity.Approximate, "empty_value",
+			"%s is compared with the empty string; Loki cannot tell an empty value from a missing field, so documents without %s are matched the same way", ref.field, ref.field)
+		return l
+	}
+	r.reasons.Addf(fidelity.Approximate, "empty_value",
+		"the pattern on %s also matches an empty value; Loki cannot tell an empty value from a missing field, so the field is tested for a value too", ref.field)
+	if neg {
+		l.expr = "(" + l.expr + " or " + name + `="")`
+	} else {
+		l.expr = "(" + l.expr + " and " + name + `!="")`
+	}
+	return l
+}
+
 // negateMatchOp turns = into != and =~ into !~.
 func negateMatchOp(op string) string {
 	if op == "=" {
@@ -291,17 +325,17 @@ func negateMatchOp(op string) string {
 	return "!~"
 }
 
-func lineStage(p pattern, neg bool) string {
+func (r *renderer) lineStage(p pattern, neg bool) string {
 	if p.hasLiteral && !p.full && !p.ci {
 		if neg {
-			return "!= " + Quote(p.literal)
+			return "!= " + r.quote(p.literal, false)
 		}
-		return "|= " + Quote(p.literal)
+		return "|= " + r.quote(p.literal, false)
 	}
 	if neg {
-		return "!~ " + Quote(p.searchRegex())
+		return "!~ " + r.quote(p.searchRegex(), true)
 	}
-	return "|~ " + Quote(p.searchRegex())
+	return "|~ " + r.quote(p.searchRegex(), true)
 }
 
 // prefilterSafe reports whether a literal appears unchanged in a JSON or
@@ -319,14 +353,43 @@ func prefilterSafe(s string) bool {
 	return true
 }
 
+// numberSyntax is a decimal number as Elasticsearch and LogQL both read
+// it; NaN, Inf, hex and digit separators are not numbers to either.
+var numberSyntax = regexp.MustCompile(`^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$`)
+
+// maxExactFloat is 2^53: integers above it lose precision as float64, which
+// is how Loki compares numbers.
+const maxExactFloat = 1 << 53
+
+// number parses a numeric value and returns it as LogQL text: integers and
+// plain decimals as written, anything else in Go's shortest form.
+func (r *renderer) number(ref fieldRef, text string) (string, bool) {
+	text = strings.TrimSpace(text)
+	if !numberSyntax.MatchString(text) {
+		return "", false
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return "", false
+	}
+	if v >= maxExactFloat || v <= -maxExactFloat {
+		r.reasons.Addf(fidelity.Approximate, "number_precision",
+			"%s is compared with %s, which a 64-bit float, as Loki compares numbers, cannot hold exactly", ref.field, text)
+	}
+	if strings.ContainsAny(text, "eE") {
+		return formatNumber(v), true
+	}
+	return strings.TrimPrefix(text, "+"), true
+}
+
 // numericCond compares a field with a number. Negation keeps documents
 // without the field, as Elasticsearch does: Loki's numeric filter is false
 // for a missing label, so the empty test is added.
-func (r *renderer) numericCond(ref fieldRef, op string, v float64, neg bool) cond {
+func (r *renderer) numericCond(ref fieldRef, op string, v string, neg bool) cond {
 	name := r.labelName(ref)
-	expr := name + " " + op + " " + formatNumber(v)
+	expr := name + " " + op + " " + v
 	if neg {
-		expr = "(" + name + " " + negateOp(op) + " " + formatNumber(v) + " or " + name + `="")`
+		expr = "(" + name + " " + negateOp(op) + " " + v + " or " + name + `="")`
 	}
 	return &leaf{expr: expr, numeric: true, parsed: ref.loc == locParsed, lineCopy: ref.loc == locLine}
 }
@@ -347,9 +410,32 @@ func negateOp(op string) string {
 	return "=="
 }
 
+// validIPPattern reports whether ip() accepts a value: an address, a CIDR
+// block, or a range of two addresses.
+func validIPPattern(v string) bool {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return true
+	}
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return true
+	}
+	from, to, ok := strings.Cut(v, "-")
+	if !ok {
+		return false
+	}
+	a, errA := netip.ParseAddr(from)
+	b, errB := netip.ParseAddr(to)
+	return errA == nil && errB == nil && a.Is4() == b.Is4()
+}
+
 func (r *renderer) ipCond(ref fieldRef, value string, neg bool) cond {
 	name := r.labelName(ref)
-	arg := "ip(" + strconv.Quote(strings.TrimSpace(value)) + ")"
+	value = strings.TrimSpace(value)
+	if !validIPPattern(value) {
+		return r.drop(ast.Term{Field: ref.field, Value: value}, "invalid_ip",
+			"%s is an ip field but %q is not an address, a CIDR block or a range; Elasticsearch rejects this query", ref.field, value)
+	}
+	arg := "ip(" + strconv.Quote(value) + ")"
 	expr := name + "=" + arg
 	if neg {
 		expr = "(" + name + "!=" + arg + " or " + name + `="")`
@@ -378,15 +464,15 @@ func (r *renderer) rangeCond(n ast.Range, ref fieldRef, neg bool) cond {
 func (r *renderer) numericRange(n ast.Range, ref fieldRef, neg bool) cond {
 	type bound struct {
 		op string
-		v  float64
+		v  string
 	}
 	var bounds []bound
 	add := func(has bool, text, inclOp, exclOp string, incl bool) bool {
 		if !has {
 			return true
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-		if err != nil {
+		v, ok := r.number(ref, text)
+		if !ok {
 			return false
 		}
 		op := exclOp
@@ -409,7 +495,7 @@ func (r *renderer) numericRange(n ast.Range, ref fieldRef, neg bool) cond {
 		if neg {
 			op = negateOp(op)
 		}
-		parts = append(parts, name+" "+op+" "+formatNumber(b.v))
+		parts = append(parts, name+" "+op+" "+b.v)
 	}
 	var expr string
 	switch {

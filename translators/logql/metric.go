@@ -22,6 +22,9 @@ const (
 	AggCardinality Aggregation = "cardinality"
 )
 
+// instantRange makes a metric query cover the dashboard's whole time range.
+const instantRange = "$__range"
+
 // DefaultInterval is the range of a metric query: Grafana sets it from the
 // panel's width and time range, as a date_histogram with an auto interval.
 const DefaultInterval = "$__auto"
@@ -62,18 +65,35 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 			return "", reasons, err
 		}
 		by = append(by, name)
+		// A terms aggregation leaves out documents without the field;
+		// sum by would give them a series with an empty label.
+		q.Post = append(q.Post, "| "+name+`!=""`)
+	}
+	if interval != instantRange {
+		reasons.Addf(fidelity.Approximate, "bucket_alignment",
+			"each point sums the window that ends at it, while Elasticsearch's date_histogram counts fixed calendar buckets, so values can shift between neighbouring points")
+	}
+
+	// Loki refuses a metric query whose samples carry a parser error, so
+	// one malformed line would break the panel: such lines are dropped.
+	// Fields are resolved first, because they can add the parser.
+	logText := func() string {
+		if q.Parser != "" {
+			q.ErrorFilter = true
+		}
+		return q.String()
 	}
 
 	var expr string
 	switch spec.Agg {
 	case AggCount:
-		expr = fmt.Sprintf("sum%s (count_over_time(%s [%s]))", byClause(by), q.String(), interval)
+		expr = fmt.Sprintf("sum%s (count_over_time(%s [%s]))", byClause(by), logText(), interval)
 	case AggSum, AggAvg, AggMin, AggMax, AggPercentile:
 		name, err := s.requireLabel(q, spec.Field, "aggregate")
 		if err != nil {
 			return "", reasons, err
 		}
-		unwrapped := q.String() + " | unwrap " + name + ` | __error__=""`
+		unwrapped := logText() + " | unwrap " + name + ` | __error__=""`
 		fn := string(spec.Agg) + "_over_time("
 		if spec.Agg == AggPercentile {
 			fn = "quantile_over_time(" + formatNumber(spec.Percentile/100) + ", "
@@ -86,11 +106,13 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 		if err != nil {
 			return "", reasons, err
 		}
+		// Elasticsearch's cardinality does not count a missing value.
+		q.Post = append(q.Post, "| "+name+`!=""`)
 		reasons.Addf(fidelity.Approximate, "cardinality_per_step",
 			"unique count of %s counts distinct values per step; Elasticsearch's cardinality is a HyperLogLog estimate over each bucket", spec.Field)
 		inner := append([]string{name}, by...)
 		expr = fmt.Sprintf("count%s (sum by (%s) (count_over_time(%s [%s])))",
-			byClause(by), strings.Join(inner, ", "), q.String(), interval)
+			byClause(by), strings.Join(inner, ", "), logText(), interval)
 	default:
 		return "", reasons, fmt.Errorf("aggregation %q has no LogQL form", spec.Agg)
 	}

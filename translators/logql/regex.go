@@ -273,13 +273,21 @@ func (e *luceneRegexError) Error() string { return e.msg }
 
 // luceneRegex converts a Lucene regular expression (as Elasticsearch's
 // regexp query and query_string /…/ read it, with all optional operators on)
-// into RE2. Both dialects share . * + ? {n,m} | ( ) [ ] and escapes. In
-// Lucene `"…"` is a literal string, `@` is any string, `#` the empty
-// language, and ^ and $ are ordinary characters. The complement `~`, the
-// intersection `&` and numeric intervals `<n-m>` have no RE2 form and are
-// reported.
+// into RE2. Both dialects share . * + { } | ( ) [ ] and escapes, with these
+// differences, which the conversion handles:
+//   - `"…"` is a literal string, `@` any string and `#` the empty language;
+//   - ^ and $ are ordinary characters;
+//   - \d, \s and \w are the ASCII classes [0-9], [ \t\n\r] and
+//     [a-zA-Z0-9_], and \D, \S, \W their complements;
+//   - a `?` after a repeat makes the repeat optional instead of lazy, so
+//     `a+?` is `a*` and `a??` is `a?`;
+//   - a `?` right after `(`, and a `|` with nothing before it, are literal.
+//
+// The complement `~`, the intersection `&`, numeric intervals `<n-m>` and an
+// optional `{n,m}` repeat have no RE2 form and are reported.
 func luceneRegex(src string) (string, error) {
 	var b strings.Builder
+	prev := byte(0) // the last token written: '(', '|', 'q' for a repeat, 'a' for an atom
 	for i := 0; i < len(src); {
 		r, size := utf8.DecodeRuneInString(src[i:])
 		switch r {
@@ -288,16 +296,22 @@ func luceneRegex(src string) (string, error) {
 				return "", &luceneRegexError{"the regular expression ends with a lone backslash"}
 			}
 			next, nsize := utf8.DecodeRuneInString(src[i+size:])
-			b.WriteString(regexp.QuoteMeta(string(next)))
+			if class, ok := luceneEscapeClass(next); ok {
+				b.WriteString(class)
+			} else {
+				b.WriteString(regexp.QuoteMeta(string(next)))
+			}
 			i += size + nsize
+			prev = 'a'
 			continue
 		case '"':
 			end := strings.IndexByte(src[i+1:], '"')
 			if end < 0 {
 				return "", &luceneRegexError{"the regular expression has an unterminated quoted string"}
 			}
-			b.WriteString(regexp.QuoteMeta(src[i+1 : i+1+end]))
+			b.WriteString("(?:" + regexp.QuoteMeta(src[i+1:i+1+end]) + ")")
 			i += end + 2
+			prev = 'a'
 			continue
 		case '[':
 			end, class, err := luceneClass(src, i)
@@ -306,21 +320,8 @@ func luceneRegex(src string) (string, error) {
 			}
 			b.WriteString(class)
 			i = end
+			prev = 'a'
 			continue
-		case '@':
-			b.WriteString(".*")
-		case '#':
-			b.WriteString(`[^\x00-\x{10FFFF}]`)
-		case '~':
-			return "", &luceneRegexError{"the complement operator ~ has no RE2 equivalent"}
-		case '&':
-			return "", &luceneRegexError{"the intersection operator & has no RE2 equivalent"}
-		case '<':
-			return "", &luceneRegexError{"numeric intervals <n-m> are not translated"}
-		case '^', '$':
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		case '.', '*', '+', '?', '|', '(', ')':
-			b.WriteRune(r)
 		case '{':
 			end := strings.IndexByte(src[i:], '}')
 			if end < 0 {
@@ -328,9 +329,63 @@ func luceneRegex(src string) (string, error) {
 			}
 			b.WriteString(src[i : i+end+1])
 			i += end + 1
+			if i < len(src) && src[i] == '?' {
+				return "", &luceneRegexError{"an optional {n,m} repeat has no RE2 equivalent"}
+			}
+			prev = 'q'
 			continue
+		case '?':
+			switch prev {
+			case '(', '|', 0:
+				b.WriteString(`\?`)
+				prev = 'a'
+			case 'q':
+				// An optional repeat: a+? and a*? match what a* does, and
+				// a?? what a? does.
+				out := b.String()
+				if strings.HasSuffix(out, "+") {
+					b.Reset()
+					b.WriteString(out[:len(out)-1] + "*")
+				}
+			default:
+				b.WriteByte('?')
+				prev = 'q'
+			}
+		case '|':
+			if prev == '(' || prev == '|' || prev == 0 {
+				b.WriteString(`\|`)
+				prev = 'a'
+			} else {
+				b.WriteByte('|')
+				prev = '|'
+			}
+		case '(':
+			b.WriteByte('(')
+			prev = '('
+		case ')':
+			b.WriteByte(')')
+			prev = 'a'
+		case '*', '+':
+			b.WriteRune(r)
+			prev = 'q'
+		case '@':
+			b.WriteString("(?:.*)")
+			prev = 'a'
+		case '#':
+			b.WriteString(`[^\x00-\x{10FFFF}]`)
+			prev = 'a'
+		case '~':
+			return "", &luceneRegexError{"the complement operator ~ has no RE2 equivalent"}
+		case '&':
+			return "", &luceneRegexError{"the intersection operator & has no RE2 equivalent"}
+		case '<':
+			return "", &luceneRegexError{"numeric intervals <n-m> are not translated"}
+		case '.':
+			b.WriteByte('.')
+			prev = 'a'
 		default:
 			b.WriteString(regexp.QuoteMeta(string(r)))
+			prev = 'a'
 		}
 		i += size
 	}
@@ -339,6 +394,26 @@ func luceneRegex(src string) (string, error) {
 		return "", &luceneRegexError{"the regular expression is not valid: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
 	}
 	return re, nil
+}
+
+// luceneEscapeClass returns the RE2 form of Lucene's \d, \s, \w and their
+// complements.
+func luceneEscapeClass(c rune) (string, bool) {
+	switch c {
+	case 'd':
+		return `[0-9]`, true
+	case 'D':
+		return `[^0-9]`, true
+	case 's':
+		return `[ \t\n\r]`, true
+	case 'S':
+		return `[^ \t\n\r]`, true
+	case 'w':
+		return `[a-zA-Z0-9_]`, true
+	case 'W':
+		return `[^a-zA-Z0-9_]`, true
+	}
+	return "", false
 }
 
 // luceneClass copies a character class starting at src[start] == '['.
@@ -358,7 +433,18 @@ func luceneClass(src string, start int) (int, string, error) {
 			return i + 1, b.String(), nil
 		case c == '\\' && i+1 < len(src):
 			r, size := utf8.DecodeRuneInString(src[i+1:])
-			b.WriteString(`\x{` + strconv.FormatInt(int64(r), 16) + `}`)
+			switch r {
+			case 'd':
+				b.WriteString(`0-9`)
+			case 's':
+				b.WriteString(` \t\n\r`)
+			case 'w':
+				b.WriteString(`a-zA-Z0-9_`)
+			case 'D', 'S', 'W':
+				return 0, "", &luceneRegexError{`a negated class \` + string(r) + ` inside [...] is not translated`}
+			default:
+				b.WriteString(`\x{` + strconv.FormatInt(int64(r), 16) + `}`)
+			}
 			i += 1 + size
 			continue
 		case c == '[' || c == ']':

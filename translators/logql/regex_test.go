@@ -17,8 +17,21 @@ func TestLuceneRegex(t *testing.T) {
 		{`(ab|cd)e`, `(ab|cd)e`, false},
 		{`[a-z0-9_]+`, `[a-z0-9_]+`, false},
 		{`[^xy]`, `[^xy]`, false},
-		{`"a.b"c`, `a\.bc`, false},           // quoted text is literal
-		{`a@`, `a.*`, false},                 // @ is any string
+		{`"a.b"c`, `(?:a\.b)c`, false}, // quoted text is literal
+		{`"ab"*`, `(?:ab)*`, false},    // and a repeat applies to all of it
+		{`a@`, `a(?:.*)`, false},       // @ is any string
+		{`\d+`, `[0-9]+`, false},       // \d, \s and \w are ASCII classes
+		{`\w\s\D`, `[a-zA-Z0-9_][ \t\n\r][^0-9]`, false},
+		{`[\d_]`, `[0-9_]`, false},
+		{`[\D]`, ``, true},
+		{`(?i)abc`, `(\?i)abc`, false}, // ? after ( is literal
+		{`|a`, `\|a`, false},           // | with nothing before it is literal
+		{`(|a)`, `(\|a)`, false},
+		{`a||b`, `a|\|b`, false},
+		{`a+?`, `a*`, false}, // an optional repeat, not a lazy one
+		{`a*?`, `a*`, false},
+		{`a??`, `a?`, false},
+		{`a{2}?`, ``, true},
 		{`a\.b`, `a\.b`, false},              // escapes stay literal
 		{`^a$`, `\^a\$`, false},              // ^ and $ are ordinary characters in Lucene
 		{`a#`, `a[^\x00-\x{10FFFF}]`, false}, // # is the empty language

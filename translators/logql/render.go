@@ -8,6 +8,11 @@ import (
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
+// MaxQueryBytes bounds the query text; longer queries are unsupported.
+// NOTE: the bound is what testing reported Loki 3 to refuse, not a limit
+// read from Loki's configuration.
+const MaxQueryBytes = 128 << 10
+
 // Result is one rendered query.
 type Result struct {
 	// Query is nil when Fidelity is Unsupported.
@@ -51,6 +56,11 @@ func Render(q *ast.Query, s *Schema) *Result {
 		r.reasons.Addf(fidelity.Approximate, "conditions_dropped",
 			"%d condition(s) were left out, so the query can return lines that Elasticsearch would not: %s",
 			len(r.dropped), strings.Join(r.dropped, "; "))
+	}
+	if res.Query != nil && len(res.Query.String()) > MaxQueryBytes {
+		r.reasons.Addf(fidelity.Unsupported, "query_too_long",
+			"the LogQL query is %d bytes long; Loki rejects queries of %d bytes or more, so split the source query", len(res.Query.String()), MaxQueryBytes)
+		res.Query = nil
 	}
 	res.Reasons = r.reasons
 	res.Fidelity = r.reasons.Level()
@@ -205,6 +215,10 @@ func (r *renderer) completeSelector(found []Matcher) []Matcher {
 		}
 	}
 	switch {
+	case !r.schema.mapped && r.schema.unmatched != "":
+		r.reasons.Addf(fidelity.Approximate, "selector_unmapped",
+			"%s, so the query searches every stream with a service_name label", r.schema.unmatched)
+		return append([]Matcher{{Name: "service_name", Op: "=~", Value: ".+"}}, sel...)
 	case !r.schema.mapped:
 		r.reasons.Addf(fidelity.Approximate, "selector_unmapped",
 			"no log mapping was given, so the query searches every stream with a service_name label; pass --mapping to select the streams of this index")

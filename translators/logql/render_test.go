@@ -1,6 +1,7 @@
 package logql_test
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func testMapping() plans.LogMapping {
 			"user.name": "keyword", "url.path": "keyword", "client.ip": "ip",
 			"http.response.status_code": "long", "event.duration": "double",
 			"event.created": "date", "user.agent": "text", "service": "keyword",
-			"error.type": "keyword", "tags": "keyword",
+			"error.type": "keyword", "tags": "keyword", "a.b": "keyword", "a_b": "keyword",
 		},
 	}
 }
@@ -125,7 +126,7 @@ var renderCases = []renderCase{
 	},
 	{
 		"lucene regex literal string and anystring", ast.Lucene, `url.path:/"a.b"@/`,
-		"{source=\"filebeat\"} | logfmt | url_path=~`(?s)^(?:a\\.b.*)$`", fidelity.Exact, nil,
+		"{source=\"filebeat\"} | logfmt | url_path=~`(?s)^(?:(?:a\\.b)(?:.*))$`", fidelity.Exact, nil,
 	},
 	{
 		"lucene regex complement unsupported", ast.Lucene, `user.name:/~(root)/ AND log.level:error`,
@@ -285,6 +286,84 @@ var renderCases = []renderCase{
 		"{source=\"filebeat\"} | logfmt | _version=~`(?is)^(?:.*(?:\\b1\\b).*)$`", fidelity.Approximate,
 		[]string{"field_type_assumed"},
 	},
+	// Found by adversarial testing: each case once graded exact or produced
+	// invalid LogQL.
+	{
+		"pattern matching empty needs a value", ast.KQL, "user.name: **",
+		"{source=\"filebeat\"} | logfmt | (user_name=~`(?s)^(?:.*.*)$` and user_name!=\"\")", fidelity.Approximate,
+		[]string{"empty_value"},
+	},
+	{
+		"negated pattern matching empty keeps missing", ast.Lucene, "NOT user.name:/a*/",
+		"{source=\"filebeat\"} | logfmt | (user_name!~`(?s)^(?:a*)$` or user_name=\"\")", fidelity.Approximate,
+		[]string{"empty_value"},
+	},
+	{
+		"label pattern matching empty is not a matcher", ast.KQL, "service.name: **",
+		"{source=\"filebeat\"} | (service=~`(?s)^(?:.*.*)$` and service!=\"\")", fidelity.Approximate,
+		[]string{"empty_value"},
+	},
+	{
+		"equal to empty string", ast.KQL, `user.name: ""`,
+		"{source=\"filebeat\"} | logfmt | user_name=``", fidelity.Approximate,
+		[]string{"empty_value"},
+	},
+	{
+		"field star searches every field", ast.KQL, "*: alice",
+		"{source=\"filebeat\"} |~ `(?i)\\balice\\b`", fidelity.Approximate,
+		[]string{"default_field_all"},
+	},
+	{
+		"huge integer loses precision in Loki", ast.KQL, "http.response.status_code: 9007199254740993",
+		`{source="filebeat"} | logfmt | http_response_status_code == 9007199254740993 | __error__=""`, fidelity.Approximate,
+		[]string{"number_precision"},
+	},
+	{
+		"NaN is not a number", ast.KQL, "http.response.status_code: NaN and log.level: error",
+		`{source="filebeat", level="error"}`, fidelity.Approximate,
+		[]string{"invalid_number"},
+	},
+	{
+		"digit separators are not a number", ast.Lucene, "http.response.status_code:1_000 AND log.level:error",
+		`{source="filebeat", level="error"}`, fidelity.Approximate,
+		[]string{"invalid_number"},
+	},
+	{
+		"invalid ip dropped", ast.KQL, "client.ip: foo and log.level: error",
+		`{source="filebeat", level="error"}`, fidelity.Approximate,
+		[]string{"invalid_ip"},
+	},
+	{
+		"dollar is not a grafana variable", ast.KQL, `user.name: "a$kw"`,
+		"{source=\"filebeat\"} | logfmt | user_name=\"a\\u0024kw\"", fidelity.Exact, nil,
+	},
+	{
+		"dollar in a regex is escaped for grafana", ast.Lucene, `user.name:/a\$__range/`,
+		"{source=\"filebeat\"} | logfmt | user_name=~`(?s)^(?:a\\x24__range)$`", fidelity.Exact, nil,
+	},
+	{
+		"NUL is escaped", ast.ESDSL, `{"term":{"user.name":"a\u0000b"}}`,
+		"{source=\"filebeat\"} | logfmt | user_name=\"a\\x00b\"", fidelity.Exact, nil,
+	},
+	{
+		"index name is not in loki", ast.KQL, "_index: logs-2024 and log.level: error",
+		`{source="filebeat", level="error"}`, fidelity.Approximate,
+		[]string{"field_not_in_loki"},
+	},
+	{
+		"dotted and underscored names collide", ast.KQL, "a.b: x",
+		"{source=\"filebeat\"} | logfmt | a_b=`x`", fidelity.Approximate,
+		[]string{"field_name_collision"},
+	},
+	{
+		"zero terms all matches everything", ast.ESDSL, `{"match":{"message":{"query":"!!!","zero_terms_query":"all"}}}`,
+		`{source="filebeat"}`, fidelity.Approximate, nil,
+	},
+	{
+		"zero terms none matches nothing", ast.ESDSL, `{"match":{"message":{"query":"!!!"}}}`,
+		"", fidelity.Unsupported,
+		[]string{"matches_nothing"},
+	},
 	{"keyword subfield", ast.KQL, "user.agent.keyword:curl", "{source=\"filebeat\"} |= `curl` | logfmt | user_agent=`curl`", fidelity.Exact, nil},
 	{"escaping backtick value", ast.KQL, "user.name:\"a`b\"", "{source=\"filebeat\"} | logfmt | user_name=\"a`b\"", fidelity.Exact, nil},
 	{"boost noted", ast.Lucene, "log.level:error^2", `{source="filebeat", level="error"}`, fidelity.Exact, []string{"boost_ignored"}},
@@ -350,6 +429,8 @@ func TestRenderTimeRange(t *testing.T) {
 		{ast.ESDSL, `{"range":{"@timestamp":{"gte":1580000000000,"lte":1580003600000,"format":"epoch_millis"}}}`, "2020-01-26T00:53:20Z", "2020-01-26T01:53:20Z"},
 		{ast.ESDSL, `{"range":{"@timestamp":{"gte":"2024-01-01T00:00:00","time_zone":"+02:00"}}}`, "2023-12-31T22:00:00Z", "now"},
 		{ast.KQL, "@timestamp < now-1h", "", "now-1h"},
+		{ast.KQL, "@timestamp >= 2024", "2024-01-01T00:00:00Z", "now"},
+		{ast.Lucene, "@timestamp:[2023 TO 2024]", "2023-01-01T00:00:00Z", "2024-12-31T23:59:59.999Z"},
 	}
 	for _, tc := range cases {
 		res := logql.Render(parse(t, tc.lang, tc.src), schema)
@@ -405,4 +486,38 @@ func hasCode(rs fidelity.Reasons, code string) bool {
 		}
 	}
 	return false
+}
+
+func TestRenderZoneAssumed(t *testing.T) {
+	schema := logql.NewSchema(testMapping(), true, nil)
+	res := logql.Render(parse(t, ast.KQL, `@timestamp >= "2024-01-01T10:00:00"`), schema)
+	if !hasCode(res.Reasons, "time_zone_assumed") || res.Fidelity != fidelity.Approximate {
+		t.Errorf("fidelity %s, reasons %v: a time without zone must be approximate with time_zone_assumed", res.Fidelity, codes(res.Reasons))
+	}
+	res = logql.Render(parse(t, ast.KQL, `@timestamp >= "2024-01-01T10:00:00Z"`), schema)
+	if hasCode(res.Reasons, "time_zone_assumed") {
+		t.Error("a time with a zone must not be flagged")
+	}
+}
+
+func TestRenderKeepVariables(t *testing.T) {
+	schema := logql.NewSchema(testMapping(), true, nil).KeepVariables()
+	res := logql.Render(parse(t, ast.Lucene, `user.name:$user`), schema)
+	if want := "{source=\"filebeat\"} | logfmt | user_name=`$user`"; res.String() != want {
+		t.Errorf("got %s, want %s", res.String(), want)
+	}
+}
+
+func TestRenderTooLong(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 20000; i++ {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		fmt.Fprintf(&b, "tags:value%d", i)
+	}
+	res := logql.Render(parse(t, ast.KQL, b.String()), logql.NewSchema(testMapping(), true, nil))
+	if res.Fidelity != fidelity.Unsupported || !hasCode(res.Reasons, "query_too_long") {
+		t.Errorf("fidelity %s, reasons %v: want unsupported with query_too_long", res.Fidelity, codes(res.Reasons))
+	}
 }

@@ -12,6 +12,9 @@ import (
 // Elasticsearch document _id on every entry the gateway and backfill write.
 const DocumentIDMetadata = "es_id"
 
+// ServiceNameLabel is the stream label Loki 3 adds to every stream.
+const ServiceNameLabel = "service_name"
+
 // FallbackSelector is the stream selector of a query translated without a
 // mapping. Loki 3 gives every stream a service_name label.
 const FallbackSelector = `{service_name=~".+"}`
@@ -26,6 +29,13 @@ type Schema struct {
 	labels  map[string]string // field -> label name
 	meta    map[string]string // field -> metadata key
 	taken   map[string]bool   // label and metadata names in use
+	// unmatched explains, when set, why a mapping was given but not used.
+	unmatched string
+	// keepVariables leaves Grafana template variables in values to be
+	// replaced when the query runs.
+	keepVariables bool
+	// sameName maps a parsed label name to the known fields that become it.
+	sameName map[string][]string
 }
 
 // NewSchema builds a schema from a mapping. mapped is false when the user gave
@@ -67,6 +77,17 @@ func NewSchema(m plans.LogMapping, mapped bool, extraTypes map[string]string) *S
 	if mapped {
 		s.meta["_id"] = DocumentIDMetadata
 		s.taken[DocumentIDMetadata] = true
+	}
+	// Loki 3 gives every stream a service_name label when it has none, so
+	// a parsed service_name always collides with it.
+	s.taken[ServiceNameLabel] = true
+	s.sameName = make(map[string][]string)
+	for _, f := range s.knownFields() {
+		if f == "_id" || f == "_index" {
+			continue
+		}
+		name := SanitizeLabelName(f)
+		s.sameName[name] = append(s.sameName[name], f)
 	}
 	return s
 }
@@ -142,6 +163,11 @@ func (s *Schema) resolve(field string) fieldRef {
 func (s *Schema) locate(field string) (location, string) {
 	if field == s.mapping.Timestamp {
 		return locTime, ""
+	}
+	if field == "_index" || (field == "_id" && !s.mapped) {
+		// Metadata fields are not in the document; the mapping's index
+		// pattern selects streams, and _id is kept only by the writers.
+		return locAbsent, ""
 	}
 	if name, ok := s.labels[field]; ok {
 		return locLabel, name
@@ -283,4 +309,22 @@ func (s *Schema) WithTypes(types map[string]string) *Schema {
 		merged[f] = t
 	}
 	return NewSchema(s.mapping, s.mapped, merged)
+}
+
+// Unmatched returns a copy of an unmapped schema that says why no entry of
+// the user's mapping applied, so results do not claim no mapping was given.
+func (s *Schema) Unmatched(reason string) *Schema {
+	c := *s
+	c.unmatched = reason
+	return &c
+}
+
+// KeepVariables returns a copy of the schema that leaves $var, ${var} and
+// [[var]] in values for Grafana to replace, as in queries taken from a
+// Grafana dashboard. By default they are escaped, because a Kibana query
+// means them literally.
+func (s *Schema) KeepVariables() *Schema {
+	c := *s
+	c.keepVariables = true
+	return &c
 }

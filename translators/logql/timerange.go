@@ -123,6 +123,15 @@ func (r *renderer) convertTime(v, format, zone string, roundUp bool) string {
 			r.reasons.Addf(fidelity.Approximate, "time_zone_unknown", "unknown time_zone %q; UTC is used", zone)
 		}
 	}
+	if isDigits(v) && len(v) <= 4 {
+		// Elasticsearch's default date format reads four digits as a year.
+		year, _ := strconv.Atoi(v)
+		t := time.Date(year, 1, 1, 0, 0, 0, 0, loc)
+		if roundUp {
+			t = t.AddDate(1, 0, 0).Add(-time.Millisecond)
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
 	if isDigits(v) {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err == nil {
@@ -137,10 +146,12 @@ func (r *renderer) convertTime(v, format, zone string, roundUp bool) string {
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			r.zoneAssumed(v, zone)
 			return t.UTC().Format(time.RFC3339Nano)
 		}
 	}
 	if t, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
+		r.zoneAssumed(v, zone)
 		if roundUp {
 			t = t.Add(24*time.Hour - time.Millisecond)
 		}
@@ -176,4 +187,14 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// zoneAssumed notes a time written without a zone when the query gave none:
+// Kibana sends the browser's zone with such times, UTC is assumed here.
+func (r *renderer) zoneAssumed(v, zone string) {
+	if zone != "" {
+		return
+	}
+	r.reasons.Addf(fidelity.Approximate, "time_zone_assumed",
+		"the time %s has no time zone; Kibana reads it in the browser's zone, here it is taken as UTC", v)
 }
