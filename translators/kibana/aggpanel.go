@@ -161,7 +161,7 @@ func (p *panelCtx) aggPanel(typ string, vis map[string]any) convertedPanel {
 	}
 	targets := p.metricTargets(schema, parts, metrics, bp, instant)
 	if len(targets) == 0 {
-		return p.unsupported(typ, "query_unsupported", "no query of the panel can be expressed in LogQL")
+		return p.unsupported(typ, "no_query", "none of the panel's queries could be built; the other reasons say why")
 	}
 	return p.build(typ, p.aggBuilder(typ, vis, bp, targets))
 }

@@ -1,6 +1,8 @@
 package kibana
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sort"
@@ -65,7 +67,23 @@ func Convert(inputs []Input, opts Options) *Result {
 	sh := &shared{opts: opts}
 	report := newReport()
 	objs := sh.readAll(inputs, report)
-	sh.store = newStore(objs)
+	read := len(objs)
+	var dups []*Object
+	sh.store, dups = newStore(objs)
+	var copies []*Object
+	for _, d := range dups {
+		first := sh.store.get(d.Type, d.ID)
+		if sameContent(first, d) {
+			report.addDuplicate(d, first)
+			copies = append(copies, d)
+			continue
+		}
+		// Exports of different spaces reuse ids: each object is converted,
+		// and references resolve in their own file first.
+		report.item(d).Reasons.Addf(fidelity.Exact, "id_reused",
+			"%s %s is also the id of a different object in %s; each is converted on its own, with its own uid", d.Type, d.ID, first.Origin)
+	}
+	objs = withoutDuplicates(objs, copies)
 	sh.prepare(objs)
 
 	var dashboards, candidates []*Object
@@ -108,7 +126,7 @@ func Convert(inputs []Input, opts Options) *Result {
 		noteOtherType(report, o)
 	}
 	report.Summary.Files = len(inputs)
-	report.Summary.Objects = len(objs)
+	report.Summary.Objects = read
 	report.Summary.SourceDashboards = len(dashboards)
 	report.Summary.OrphanDashboards = len(orphans)
 	report.Summary.Dashboards = len(outputs)
@@ -158,6 +176,8 @@ type shared struct {
 // partial report and outputs.
 type converter struct {
 	*shared
+	// store resolves ids in the unit's own file first.
+	store   *view
 	report  *Report
 	outputs []Output
 	// usedKeys holds the keys of objects shown on a converted dashboard.
@@ -211,7 +231,7 @@ func (sh *shared) prepare(objs []*Object) {
 func (sh *shared) run(units []*Object, progress *counter, convert func(*converter, *Object)) []*converter {
 	out := make([]*converter, len(units))
 	parallel(len(units), func(i int) {
-		u := &converter{shared: sh, report: newReport()}
+		u := &converter{shared: sh, store: sh.store.view(units[i].Origin.File), report: newReport()}
 		convert(u, units[i])
 		out[i] = u
 		progress.add(1)
@@ -334,13 +354,44 @@ func (c *shared) buildSchema(p *indexPattern) (*logql.Schema, fidelity.Reasons) 
 	}
 	m, ok := plans.SelectMapping(c.opts.Mappings, title)
 	if !ok {
-		reasons.Addf(fidelity.Approximate, "mapping_missing",
-			"no logs entry of the mapping matches the index pattern %q; the query searches every stream with a service_name label", title)
 		m = plans.DefaultLogMapping()
 		if timeField != "" {
 			m.Timestamp = timeField
 		}
-		return logql.NewSchema(m, false, types), reasons
+		why := fmt.Sprintf("no logs entry of the mapping matches the index pattern %q (add one for it)", title)
+		return logql.NewSchema(m, false, types).Unmatched(why), reasons
 	}
 	return logql.NewSchema(m, true, types), reasons
+}
+
+// withoutDuplicates drops the objects the store did not keep.
+func withoutDuplicates(objs, dups []*Object) []*Object {
+	if len(dups) == 0 {
+		return objs
+	}
+	skip := make(map[*Object]bool, len(dups))
+	for _, d := range dups {
+		skip[d] = true
+	}
+	out := objs[:0:0]
+	for _, o := range objs {
+		if !skip[o] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// sameContent reports whether two objects have the same attributes and
+// references; a repeated copy of an object loses nothing when skipped.
+func sameContent(a, b *Object) bool {
+	ja, errA := json.Marshal(struct {
+		A map[string]any
+		R []Reference
+	}{a.Attrs, a.References})
+	jb, errB := json.Marshal(struct {
+		A map[string]any
+		R []Reference
+	}{b.Attrs, b.References})
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }

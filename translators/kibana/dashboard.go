@@ -28,7 +28,7 @@ type dashboardDraft struct {
 
 func (c *converter) convertDashboard(o *Object) {
 	title := o.Title()
-	d := c.newDraft("dashboard", o.ID, title)
+	d := c.newDraft(o, title)
 	item := c.report.grade(o, fidelity.Exact, nil, d.file)
 
 	entries, err := embeddedArray(o.Attrs, "panelsJSON")
@@ -70,7 +70,7 @@ func (c *converter) convertOrphan(o *Object) {
 	if c.used(o) {
 		return
 	}
-	d := c.newDraft(o.Type, o.ID, o.Title())
+	d := c.newDraft(o, o.Title())
 	item := c.report.item(o)
 	ref := panelRef{obj: o, title: o.Title(), grid: gridBox{x: 0, y: 0, w: 24, h: 12}, index: 0}
 	var controls []controlFilter
@@ -89,10 +89,10 @@ func (c *converter) convertOrphan(o *Object) {
 	c.finishDraft(d, nil, item)
 }
 
-func (c *converter) newDraft(typ, id, title string) *dashboardDraft {
-	uid := stableUID(typ, id)
+func (c *converter) newDraft(o *Object, title string) *dashboardDraft {
+	uid := stableUID(o.Key())
 	if title == "" {
-		title = typ + " " + id
+		title = o.Type + " " + o.ID
 	}
 	return &dashboardDraft{uid: uid, title: title, file: slug(title) + "-" + uid + ".json"}
 }
@@ -120,7 +120,10 @@ func (c *converter) place(d *dashboardDraft, dashItem *Item, p *panelCtx, cp con
 	source := ""
 	if ref.obj != nil {
 		source = ref.obj.Key()
-		c.report.grade(ref.obj, level, p.reasons, d.file)
+		if it := c.report.grade(ref.obj, level, p.reasons, d.file); it.Title == "" {
+			// Panels embedded by value have no title of their own.
+			it.Title = title
+		}
 	}
 	c.report.addPanel(dashItem, PanelReport{
 		Title:       title,
@@ -241,8 +244,8 @@ func provenance(p *panelCtx, level fidelity.Level) string {
 
 // stableUID derives a Grafana uid from a Kibana object, so a re-run
 // overwrites the same dashboard.
-func stableUID(typ, id string) string {
-	sum := sha256.Sum256([]byte("kibana/" + typ + "/" + id))
+func stableUID(key string) string {
+	sum := sha256.Sum256([]byte("kibana/" + key))
 	return "kb-" + hex.EncodeToString(sum[:])[:20]
 }
 

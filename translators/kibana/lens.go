@@ -140,7 +140,7 @@ func (p *panelCtx) lensBuild(state map[string]any, view lensView, layers map[str
 	}
 	p.dedupeOriginals()
 	if len(targets) == 0 {
-		return p.unsupported(lensKind, "query_unsupported", "no query of the panel can be expressed in LogQL")
+		return p.unsupported(lensKind, "no_query", "none of the panel's queries could be built; the other reasons say why")
 	}
 	return p.build(lensKind, p.aggBuilder(view.look.typ, view.look.vis(), prepared[0].bp, targets))
 }

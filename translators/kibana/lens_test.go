@@ -110,7 +110,7 @@ func pieVis(shape string, groups []string, metrics ...string) map[string]any {
 }
 
 func TestLensVisualizations(t *testing.T) {
-	countTopHosts := `topk(5, sum by (host_name) (count_over_time({job="logs"} | json [$__range])))`
+	countTopHosts := `topk(5, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__range])))`
 	tests := []struct {
 		name string
 		doc  lensDoc
@@ -122,10 +122,10 @@ func TestLensVisualizations(t *testing.T) {
 		doc:  newLens("lnsXY", xyVis("line", "time", "hosts", "count"), lensCount, lensTime, lensHosts(5, false)),
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json [$__auto])))`},
+			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__auto])))`},
 			legends:  []string{"{{host_name}}"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"topk_per_step"},
+			codes:    []string{"bucket_alignment", "topk_per_step"},
 		},
 	}, {
 		name:    "xy stacked bars over terms",
@@ -144,11 +144,11 @@ func TestLensVisualizations(t *testing.T) {
 			typ: "timeseries",
 			exprs: []string{
 				`sum (count_over_time({job="logs"} [$__auto]))`,
-				`sum_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__auto]) by ()`,
+				`sum_over_time({job="logs"} | json | __error__="" | unwrap bytes | __error__="" [$__auto]) by ()`,
 			},
 			legends:  []string{"Count of records", "Sum of bytes"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"percent_stack"},
+			codes:    []string{"bucket_alignment", "percent_stack"},
 		},
 	}, {
 		name:    "donut",
@@ -163,7 +163,7 @@ func TestLensVisualizations(t *testing.T) {
 	}, {
 		name: "legacy metric",
 		doc:  newLens("lnsLegacyMetric", map[string]any{"layerId": lensLayerID, "accessor": "bytes", "layerType": "data"}, lensBytes),
-		want: vizWant{typ: "stat", exprs: []string{`sum_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__range]) by ()`}, legends: []string{"Sum of bytes"}, instant: true},
+		want: vizWant{typ: "stat", exprs: []string{`sum_over_time({job="logs"} | json | __error__="" | unwrap bytes | __error__="" [$__range]) by ()`}, legends: []string{"Sum of bytes"}, instant: true},
 	}, {
 		name: "metric with a secondary metric and a breakdown",
 		doc: newLens("lnsMetric", map[string]any{
@@ -173,7 +173,7 @@ func TestLensVisualizations(t *testing.T) {
 			typ: "stat",
 			exprs: []string{
 				countTopHosts,
-				`topk(5, sum_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__range]) by (host_name))`,
+				`topk(5, sum_over_time({job="logs"} | json | host_name!="" | __error__="" | unwrap bytes | __error__="" [$__range]) by (host_name))`,
 			},
 			legends:  []string{"{{host_name}} Count of records", "{{host_name}} Sum of bytes"},
 			instant:  true,
@@ -186,7 +186,7 @@ func TestLensVisualizations(t *testing.T) {
 			column("p95", "percentile", "event.duration", "95th percentile of event.duration", map[string]any{"percentile": 95})),
 		want: vizWant{
 			typ:      "gauge",
-			exprs:    []string{`quantile_over_time(0.95, {job="logs"} | json | unwrap event_duration | __error__="" [$__range]) by ()`},
+			exprs:    []string{`quantile_over_time(0.95, {job="logs"} | json | __error__="" | unwrap event_duration | __error__="" [$__range]) by ()`},
 			instant:  true,
 			fidelity: fidelity.Approximate,
 			codes:    []string{"percentile_method"},
@@ -198,7 +198,7 @@ func TestLensVisualizations(t *testing.T) {
 		}}, lensHosts(10, false), lensCount, lensBytes),
 		want: vizWant{
 			typ:      "table",
-			exprs:    []string{`topk(10, sum by (host_name) (count_over_time({job="logs"} | json [$__range])))`},
+			exprs:    []string{`topk(10, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__range])))`},
 			legends:  []string{"{{host_name}}"},
 			instant:  true,
 			fidelity: fidelity.Approximate,
@@ -214,9 +214,9 @@ func TestLensVisualizations(t *testing.T) {
 		doc:  newLens("lnsHeatmap", map[string]any{"layerId": lensLayerID, "xAccessor": "time", "yAccessor": "hosts", "valueAccessor": "count", "shape": "heatmap"}, lensTime, lensHosts(5, false), lensCount),
 		want: vizWant{
 			typ:      "heatmap",
-			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json [$__auto])))`},
+			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__auto])))`},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"lens_heatmap", "topk_per_step"},
+			codes:    []string{"bucket_alignment", "lens_heatmap", "topk_per_step"},
 		},
 	}, {
 		name: "heatmap over terms",
@@ -225,7 +225,7 @@ func TestLensVisualizations(t *testing.T) {
 			lensHosts(5, false), lensCount),
 		want: vizWant{
 			typ:      "bargauge",
-			exprs:    []string{`topk(15, sum by (url_path, host_name) (count_over_time({job="logs"} | json [$__range])))`},
+			exprs:    []string{`topk(15, sum by (url_path, host_name) (count_over_time({job="logs"} | json | url_path!="" | host_name!="" | __error__="" [$__range])))`},
 			legends:  []string{"{{url_path}} {{host_name}}"},
 			instant:  true,
 			fidelity: fidelity.Approximate,
@@ -264,7 +264,7 @@ func TestLensColumns(t *testing.T) {
 		name:    "formula that is one call",
 		cols:    []lensCol{formula("f", "count()", "fX0"), column("fX0", "count", "___records___", "Part of count()", nil)},
 		plotted: []string{"f"},
-		want:    vizWant{typ: "timeseries", exprs: []string{count}, legends: []string{"count()"}},
+		want:    vizWant{typ: "timeseries", exprs: []string{count}, legends: []string{"count()"}, fidelity: fidelity.Approximate, codes: []string{"bucket_alignment"}},
 	}, {
 		name: "formula that computes",
 		cols: []lensCol{
@@ -281,7 +281,7 @@ func TestLensColumns(t *testing.T) {
 			column("ma", "moving_average", "", "Moving average of count", map[string]any{"window": 5}).with("references", []string{"count"}),
 		},
 		plotted: []string{"count", "ma"},
-		want:    vizWant{typ: "timeseries", exprs: []string{count}, legends: []string{"Count of records"}, fidelity: fidelity.Approximate, codes: []string{"lens_operation_unsupported"}},
+		want:    vizWant{typ: "timeseries", exprs: []string{count}, legends: []string{"Count of records"}, fidelity: fidelity.Approximate, codes: []string{"bucket_alignment", "lens_operation_unsupported"}},
 	}, {
 		name:    "last value only",
 		cols:    []lensCol{column("lv", "last_value", "url.path", "Last value of url.path", map[string]any{"sortField": "@timestamp"})},
@@ -294,9 +294,11 @@ func TestLensColumns(t *testing.T) {
 		},
 		plotted: []string{"err"},
 		want: vizWant{
-			typ:     "timeseries",
-			exprs:   []string{`sum (count_over_time({job="logs"} [$__auto] offset 1w | json | http_response_status_code >= 500 | __error__=""))`},
-			legends: []string{"Errors last week"},
+			typ:      "timeseries",
+			exprs:    []string{`sum (count_over_time({job="logs"} [$__auto] offset 1w | json | http_response_status_code >= 500 | __error__=""))`},
+			legends:  []string{"Errors last week"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment"},
 		},
 	}, {
 		name: "time shifts of an unwrapped field",
@@ -307,16 +309,16 @@ func TestLensColumns(t *testing.T) {
 		plotted: []string{"prev", "odd"},
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`avg_over_time({job="logs"} [$__auto] offset $__range | json | unwrap bytes | __error__="") by ()`},
+			exprs:    []string{`avg_over_time({job="logs"} [$__auto] offset $__range | json | __error__="" | unwrap bytes | __error__="") by ()`},
 			legends:  []string{"Previous period"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"time_shift"},
+			codes:    []string{"bucket_alignment", "time_shift"},
 		},
 	}, {
 		name:    "count of a field",
 		cols:    []lensCol{column("c", "count", "url.path", "Count of url.path", nil)},
 		plotted: []string{"c"},
-		want:    vizWant{typ: "timeseries", exprs: []string{count}, fidelity: fidelity.Approximate, codes: []string{"lens_count_field"}},
+		want:    vizWant{typ: "timeseries", exprs: []string{count}, fidelity: fidelity.Approximate, codes: []string{"bucket_alignment", "lens_count_field"}},
 	}, {
 		name: "median, unique count and min",
 		cols: []lensCol{
@@ -328,13 +330,13 @@ func TestLensColumns(t *testing.T) {
 		want: vizWant{
 			typ: "timeseries",
 			exprs: []string{
-				`quantile_over_time(0.5, {job="logs"} | json | unwrap event_duration | __error__="" [$__auto]) by ()`,
-				`count (sum by (host_name) (count_over_time({job="logs"} | json [$__auto])))`,
-				`min_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__auto]) by ()`,
+				`quantile_over_time(0.5, {job="logs"} | json | __error__="" | unwrap event_duration | __error__="" [$__auto]) by ()`,
+				`count (sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__auto])))`,
+				`min_over_time({job="logs"} | json | __error__="" | unwrap bytes | __error__="" [$__auto]) by ()`,
 			},
 			legends:  []string{"Median of event.duration", "Unique count of host.name", "Minimum of bytes"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"cardinality_per_step", "percentile_method"},
+			codes:    []string{"bucket_alignment", "cardinality_per_step", "percentile_method"},
 		},
 	}}
 	for _, tt := range tests {
@@ -383,7 +385,7 @@ func TestLensBuckets(t *testing.T) {
 			typ:      "timeseries",
 			exprs:    []string{`sum (count_over_time({job="logs"} [$__auto]))`},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"bucket_dropped"},
+			codes:    []string{"bucket_alignment", "bucket_dropped"},
 		},
 	}, {
 		name: "filters splitting the series",
@@ -391,10 +393,12 @@ func TestLensBuckets(t *testing.T) {
 		want: vizWant{
 			typ: "timeseries",
 			exprs: []string{
-				`sum (count_over_time({job="logs"} | json | url_path=` + "`/login`" + ` [$__auto]))`,
+				`sum (count_over_time({job="logs"} | json | url_path=` + "`/login`" + ` | __error__="" [$__auto]))`,
 				`sum (count_over_time({job="logs"} | json | http_response_status_code == 404 | __error__="" [$__auto]))`,
 			},
-			legends: []string{"Logins", "http.response.status_code:404"},
+			legends:  []string{"Logins", "http.response.status_code:404"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment"},
 		},
 	}, {
 		name: "terms ordered alphabetically",
@@ -402,9 +406,9 @@ func TestLensBuckets(t *testing.T) {
 			lensHosts(3, false).with("params", map[string]any{"size": 3, "orderBy": map[string]any{"type": "alphabetical", "fallback": true}, "orderDirection": "asc"})),
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`topk(3, sum by (host_name) (count_over_time({job="logs"} | json [$__auto])))`},
+			exprs:    []string{`topk(3, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__auto])))`},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"terms_order_key", "topk_per_step"},
+			codes:    []string{"bucket_alignment", "terms_order_key", "topk_per_step"},
 		},
 	}, {
 		name: "multi-field terms",
@@ -412,10 +416,10 @@ func TestLensBuckets(t *testing.T) {
 			lensHosts(3, false).with("params", map[string]any{"size": 3, "orderBy": map[string]any{"type": "column", "columnId": "count"}, "orderDirection": "desc", "secondaryFields": []any{"url.path"}})),
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`topk(3, sum by (host_name, url_path) (count_over_time({job="logs"} | json [$__auto])))`},
+			exprs:    []string{`topk(3, sum by (host_name, url_path) (count_over_time({job="logs"} | json | host_name!="" | url_path!="" | __error__="" [$__auto])))`},
 			legends:  []string{"{{host_name}} {{url_path}}"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"topk_per_step"},
+			codes:    []string{"bucket_alignment", "topk_per_step"},
 		},
 	}}
 	for _, tt := range tests {
@@ -442,8 +446,10 @@ func TestLensQueryAndFilters(t *testing.T) {
 	}
 	got := convertViz(t, doc.object("l1", "Lens"))["Lens"]
 	checkViz(t, got, vizWant{
-		typ:   "timeseries",
-		exprs: []string{`sum (count_over_time({job="logs"} |= ` + "`web-1`" + ` | json | url_path=` + "`/api`" + ` | host_name=` + "`web-1`" + ` [$__auto]))`},
+		typ:      "timeseries",
+		exprs:    []string{`sum (count_over_time({job="logs"} |= ` + "`web-1`" + ` | json | url_path=` + "`/api`" + ` | host_name=` + "`web-1`" + ` | __error__="" [$__auto]))`},
+		fidelity: fidelity.Approximate,
+		codes:    []string{"bucket_alignment"},
 	})
 	var where []string
 	for _, q := range got.Report.Queries {
@@ -491,7 +497,7 @@ func TestLensByValue(t *testing.T) {
 			}}
 			checkViz(t, convertViz(t, dash)["Hosts"], vizWant{
 				typ:      "piechart",
-				exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="k8s"} | json [$__range])))`},
+				exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="k8s"} | json | host_name!="" | __error__="" [$__range])))`},
 				instant:  true,
 				fidelity: fidelity.Approximate,
 				codes:    []string{"topk_per_step"},
@@ -521,7 +527,7 @@ func TestLensLayers(t *testing.T) {
 		typ:      "timeseries",
 		exprs:    []string{`sum (count_over_time({job="logs"} [$__auto]))`},
 		fidelity: fidelity.Approximate,
-		codes:    []string{"lens_annotations", "lens_layer_dropped", "lens_reference_line"},
+		codes:    []string{"bucket_alignment", "lens_annotations", "lens_layer_dropped", "lens_reference_line"},
 	})
 }
 

@@ -120,3 +120,58 @@ func converted(res *kibana.Result, id string) bool {
 	}
 	return false
 }
+
+func TestReusedIDsResolveInTheirOwnFile(t *testing.T) {
+	search := func(id, query string) string {
+		return `{"id":"` + id + `","type":"search","attributes":{"title":"S ` + query + `","columns":[],"kibanaSavedObjectMeta":{"searchSourceJSON":"{\"query\":{\"query\":\"` + query + `\",\"language\":\"kuery\"}}"}},"references":[]}`
+	}
+	dash := `{"id":"d1","type":"dashboard","attributes":{"title":"D","panelsJSON":"[{\"panelRefName\":\"panel_0\",\"gridData\":{\"x\":0,\"y\":0,\"w\":24,\"h\":10}}]"},"references":[{"name":"panel_0","type":"search","id":"s1"}]}`
+	res := kibana.Convert([]kibana.Input{
+		{File: "a.ndjson", Data: []byte(search("s1", "service:a") + "\n" + dash)},
+		{File: "b.ndjson", Data: []byte(search("s1", "service:b") + "\n" + strings.Replace(dash, `"title":"D"`, `"title":"D2"`, 1))},
+	}, kibana.Options{})
+	if len(res.Dashboards) != 2 || res.Dashboards[0].UID == res.Dashboards[1].UID {
+		t.Fatalf("got %d dashboards; both must be written with distinct uids", len(res.Dashboards))
+	}
+	for i, want := range []string{"a", "b"} {
+		other := map[string]string{"a": "b", "b": "a"}[want]
+		got := string(res.Dashboards[i].JSON)
+		if !strings.Contains(got, `\\b`+want+`\\b`) || strings.Contains(got, `\\b`+other+`\\b`) {
+			t.Errorf("dashboard %d does not query its own file's search (service:%s):\n%s", i, want, got)
+		}
+	}
+
+	same := search("s9", "x:1")
+	res = kibana.Convert([]kibana.Input{{File: "a.ndjson", Data: []byte(same)}, {File: "b.ndjson", Data: []byte(same)}}, kibana.Options{})
+	if len(res.Dashboards) != 1 || res.Report.Summary.ObjectsSkipped != 1 {
+		t.Errorf("an identical copy: %d dashboards, %d skipped; want 1 and 1", len(res.Dashboards), res.Report.Summary.ObjectsSkipped)
+	}
+}
+
+func TestAttributesMustBeAnObject(t *testing.T) {
+	for _, attrs := range []string{`[1,2]`, `null`, `"text"`} {
+		data := goodSearch + "\n" + `{"id":"bad-1","type":"dashboard","attributes":` + attrs + `}`
+		res := kibana.Convert([]kibana.Input{{File: "x.ndjson", Data: []byte(data)}}, kibana.Options{})
+		var errs []string
+		for _, it := range res.Report.Items {
+			errs = append(errs, it.Error)
+		}
+		if !anyContainsAll(errs, []string{"x.ndjson:2", "bad-1", "attributes is a JSON"}) {
+			t.Errorf("attributes %s: errors %q", attrs, errs)
+		}
+		if res.Report.Summary.SourceDashboards != 0 {
+			t.Errorf("attributes %s became a dashboard", attrs)
+		}
+	}
+}
+
+func TestTextPanelFenceHoldsBackticks(t *testing.T) {
+	data := `{"id":"v1","type":"visualization","attributes":{"title":"V","visState":"{\"type\":\"vega\",\"params\":{\"spec\":\"{}\"}}","kibanaSavedObjectMeta":{"searchSourceJSON":"{\"query\":{\"query\":\"a:\\\"` + "```" + `<script>\\\"\",\"language\":\"kuery\"}}"}}}`
+	res := kibana.Convert([]kibana.Input{{File: "v.ndjson", Data: []byte(data)}}, kibana.Options{})
+	if len(res.Dashboards) != 1 {
+		t.Fatalf("got %d dashboards", len(res.Dashboards))
+	}
+	if !strings.Contains(string(res.Dashboards[0].JSON), "````") {
+		t.Error("the text panel does not fence the query with a longer fence than the backticks it holds")
+	}
+}

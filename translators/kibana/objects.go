@@ -20,13 +20,23 @@ type Object struct {
 	Attrs      map[string]any
 	References []Reference
 	Origin     Origin
+
+	uniq string
 }
 
 // Title returns the object's title attribute.
 func (o *Object) Title() string { return str(o.Attrs, "title") }
 
-// Key identifies an object within a batch.
-func (o *Object) Key() string { return o.Type + "/" + o.ID }
+// Key identifies an object within a batch: type/id, with the file added
+// for a later object that reuses an id another file already used.
+func (o *Object) Key() string {
+	if o.uniq != "" {
+		return o.uniq
+	}
+	return o.plainKey()
+}
+
+func (o *Object) plainKey() string { return o.Type + "/" + o.ID }
 
 // Reference is an entry of a saved object's references list (Kibana 7+).
 type Reference struct {
@@ -76,7 +86,8 @@ var ErrInvalidUTF8 = errors.New("invalid UTF-8")
 
 // ReadObjects parses one export file. It returns every object it could read
 // and an error for each part it could not; a bad object never hides the
-// others. fatal is set when nothing in the file could be read.
+// others. fatal is set when the file as a whole cannot be read: it is empty,
+// or it is not JSON at all.
 func ReadObjects(file string, data []byte) (objs []*Object, errs []*ObjectError, fatal error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
@@ -86,9 +97,6 @@ func ReadObjects(file string, data []byte) (objs []*Object, errs []*ObjectError,
 		objs, errs = readNDJSON(file, data)
 	} else {
 		objs, errs, fatal = readJSON(file, data)
-	}
-	if fatal == nil && len(objs) == 0 && len(errs) > 0 {
-		fatal = fmt.Errorf("%s: no saved object could be read", file)
 	}
 	return objs, errs, fatal
 }
@@ -246,12 +254,23 @@ func parseObject(origin Origin, raw []byte, fallbackID string) (*Object, *Object
 	}
 	var doc map[string]any
 	if err := decodeJSON(raw, &doc); err != nil {
-		oerr := &ObjectError{Origin: origin, Err: fmt.Errorf("invalid JSON: %w", err)}
+		oerr := &ObjectError{Origin: origin, Err: fmt.Errorf("invalid JSON: %w", clearJSONError(raw, err))}
 		oerr.ID, oerr.Type = peekIdentity(raw)
 		return nil, oerr
 	}
 	if _, ok := doc["exportedCount"]; ok {
 		return nil, nil
+	}
+	for _, key := range []string{"attributes", "_source"} {
+		if v, present := doc[key]; present {
+			if _, isObject := v.(map[string]any); !isObject {
+				id, typ := peekIdentity(raw)
+				return nil, &ObjectError{
+					Origin: origin, ID: id, Type: typ,
+					Err: fmt.Errorf("%s is a JSON %s, expected an object; re-export the object", key, jsonKind(v)),
+				}
+			}
+		}
 	}
 	o := normalize(doc, fallbackID)
 	o.Origin = origin
@@ -338,4 +357,19 @@ func peekIdentity(raw []byte) (id, typ string) {
 		probe.Type = probe.UType
 	}
 	return probe.ID, probe.Type
+}
+
+// clearJSONError returns encoding/json's error for data, which names the
+// offset and the unexpected character, when it finds one; goccy/go-json's
+// messages are terser.
+func clearJSONError(data []byte, fallback error) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w (at byte %d)", err, se.Offset)
+		}
+		return err
+	}
+	return fallback
 }

@@ -220,6 +220,11 @@ func (p *panelCtx) convert() convertedPanel {
 // unsupported returns a text panel that names the original and why it was
 // not converted. The panel counts as unsupported.
 func (p *panelCtx) unsupported(kibanaType, code, why string) convertedPanel {
+	return p.unsupportedWith(kibanaType, code, why, "")
+}
+
+// unsupportedWith is unsupported with more Markdown for the text panel.
+func (p *panelCtx) unsupportedWith(kibanaType, code, why, more string) convertedPanel {
 	p.reasons.Add(fidelity.Reason{Code: code, Message: why, Level: fidelity.Unsupported})
 	var b strings.Builder
 	name := "panel"
@@ -227,8 +232,10 @@ func (p *panelCtx) unsupported(kibanaType, code, why string) convertedPanel {
 		name = fmt.Sprintf("%s %q (%s)", p.ref.obj.Type, p.title(), p.ref.obj.ID)
 	}
 	fmt.Fprintf(&b, "**Not converted:** Kibana %s.\n\n%s\n", name, why)
+	b.WriteString(more)
 	for _, o := range p.originals {
-		fmt.Fprintf(&b, "\nOriginal %s:\n\n```\n%s\n```\n", o.where, o.text)
+		fence := codeFence(o.text)
+		fmt.Fprintf(&b, "\nOriginal %s:\n\n%s\n%s\n%s\n", o.where, fence, o.text, fence)
 	}
 	return p.build(kibanaType, text.NewPanelBuilder().Content(b.String()).Mode(text.TextModeMarkdown))
 }
@@ -335,4 +342,19 @@ func refID(n int) string {
 		n /= 26
 	}
 	return s
+}
+
+// codeFence returns a Markdown fence longer than any run of backticks in
+// text, so the text cannot close the block and inject Markdown or HTML.
+func codeFence(text string) string {
+	longest, run := 0, 0
+	for _, r := range text {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
 }

@@ -313,3 +313,14 @@ func (r *Report) addQueryError(o *Object, p queryPart) {
 		it.Error += "; " + msg
 	}
 }
+
+// addDuplicate records a repeated copy of an object that was skipped.
+func (r *Report) addDuplicate(dup, first *Object) {
+	r.Items = append(r.Items, &Item{
+		ID: dup.ID, Type: dup.Type, Title: dup.Title(), Source: dup.Origin.String(),
+		Status: StatusSkipped, Reasons: fidelity.Reasons{{
+			Code:    "duplicate",
+			Message: "an identical copy of the object read from " + first.Origin.String() + "; converted once",
+		}},
+	})
+}

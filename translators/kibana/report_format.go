@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
+
+	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
 // JSON encodes the report with two-space indentation.
@@ -25,9 +28,10 @@ func (r *Report) Markdown() []byte {
 	var b strings.Builder
 	s := r.Summary
 	fmt.Fprintf(&b, "# Kibana conversion report\n\n")
-	fmt.Fprintf(&b, "%d files, %d saved objects (%d failed, %d skipped), %d dashboards written (%d from Kibana dashboards, %d for objects no dashboard shows).\n\n",
-		s.Files, s.Objects, s.ObjectsFailed, s.ObjectsSkipped, s.Dashboards, s.SourceDashboards, s.OrphanDashboards)
-	b.WriteString("| | exact | approximate | unsupported | converted |\n|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "%s, %s (%d failed, %d skipped), %s written (%d from Kibana dashboards, %d for objects no dashboard shows).\n\n",
+		plural(s.Files, "file"), plural(s.Objects, "saved object"), s.ObjectsFailed, s.ObjectsSkipped,
+		plural(s.Dashboards, "dashboard"), s.SourceDashboards, s.OrphanDashboards)
+	b.WriteString("| | exact | approximate | unsupported | exact or approximate |\n|---|---:|---:|---:|---:|\n")
 	writeCountsRow(&b, "panels", s.Panels)
 	writeCountsRow(&b, "queries", s.Queries)
 	if s.DisabledFilters > 0 {
@@ -49,6 +53,7 @@ func (r *Report) Markdown() []byte {
 	}
 	if len(failed) > 0 {
 		b.WriteString("\n## Failed\n\n")
+		sort.SliceStable(failed, func(i, j int) bool { return failed[i].Error < failed[j].Error })
 		for _, it := range failed {
 			fmt.Fprintf(&b, "- %s\n", mdEscape(it.Error))
 		}
@@ -100,7 +105,11 @@ func writeItem(b *strings.Builder, it *Item) {
 		if p.Fidelity.String() == "exact" {
 			continue
 		}
-		fmt.Fprintf(b, "- panel %s (%s → %s): %s\n", mdEscape(p.Title), p.KibanaType, p.GrafanaType, p.Fidelity)
+		fmt.Fprintf(b, "- panel %s (%s → %s): %s", mdEscape(p.Title), p.KibanaType, p.GrafanaType, p.Fidelity)
+		if why := firstGap(p.Reasons); why != nil {
+			fmt.Fprintf(b, ", %s: %s", why.Code, mdEscape(why.Message))
+		}
+		b.WriteString("\n")
 	}
 	for _, q := range it.Queries {
 		if q.Fidelity.String() == "exact" {
@@ -108,11 +117,46 @@ func writeItem(b *strings.Builder, it *Item) {
 		}
 		out := "(none)"
 		if q.Query != nil {
-			out = "`" + strings.ReplaceAll(*q.Query, "`", "'") + "`"
+			out = mdCode(*q.Query)
 		}
-		fmt.Fprintf(b, "- %s (%s) `%s` → %s: %s\n", q.Where, q.SourceLanguage,
-			strings.ReplaceAll(oneLine(q.Original), "`", "'"), out, q.Fidelity)
+		fmt.Fprintf(b, "- %s (%s) %s → %s: %s\n", q.Where, q.SourceLanguage, mdCode(oneLine(q.Original)), out, q.Fidelity)
 	}
+}
+
+// firstGap returns the first reason that lowers a grade.
+func firstGap(rs fidelity.Reasons) *fidelity.Reason {
+	for i := range rs {
+		if rs[i].Code != "selector_unmapped" && rs[i].Level != fidelity.Exact {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// mdCode renders text as a Markdown code span that keeps every character:
+// the fence is one backtick longer than the longest run inside.
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func oneLine(s string) string {

@@ -8,10 +8,14 @@ import (
 
 // store indexes every object of a batch so references resolve across files:
 // a dashboard, its visualizations and their saved search may come from
-// different exports.
+// different exports. Exports of different spaces often reuse ids, so an id
+// resolves to the object of the referring object's own file first.
 type store struct {
-	byKey   map[string]*Object
-	byTitle map[string]*Object // index patterns by title
+	byKey   map[string]*Object            // first object of each type/id
+	byFile  map[string]map[string]*Object // file, then type/id
+	byTitle map[string]*Object            // index patterns by title
+	// titlesByFile holds index patterns by file, then title.
+	titlesByFile map[string]map[string]*Object
 	// patterns caches parsed index patterns by object key.
 	patterns map[string]*indexPattern
 }
@@ -19,53 +23,110 @@ type store struct {
 // parsePatterns parses every index pattern of the batch ahead of the
 // conversion, so later lookups only read the cache.
 func (s *store) parsePatterns() {
-	var keys []string
-	for key, o := range s.byKey {
-		if isIndexPatternType(o.Type) {
-			keys = append(keys, key)
+	var objs []*Object
+	for _, files := range s.byFile {
+		for _, o := range files {
+			if isIndexPatternType(o.Type) {
+				objs = append(objs, o)
+			}
 		}
 	}
-	parsed := make([]*indexPattern, len(keys))
-	parallel(len(keys), func(i int) { parsed[i] = parseIndexPattern(s.byKey[keys[i]]) })
-	for i, key := range keys {
-		s.patterns[key] = parsed[i]
+	parsed := make([]*indexPattern, len(objs))
+	parallel(len(objs), func(i int) { parsed[i] = parseIndexPattern(objs[i]) })
+	for i, o := range objs {
+		s.patterns[o.Key()] = parsed[i]
 	}
 }
 
-func newStore(objs []*Object) *store {
+// newStore indexes the objects. When a type/id repeats, the first object
+// keeps the plain key and the later ones get keys of their own, and are
+// returned so the report can name them.
+func newStore(objs []*Object) (*store, []*Object) {
 	s := &store{
-		byKey:    make(map[string]*Object, len(objs)),
-		byTitle:  make(map[string]*Object),
-		patterns: make(map[string]*indexPattern),
+		byKey:        make(map[string]*Object, len(objs)),
+		byFile:       make(map[string]map[string]*Object),
+		byTitle:      make(map[string]*Object),
+		titlesByFile: make(map[string]map[string]*Object),
+		patterns:     make(map[string]*indexPattern),
 	}
+	var dups []*Object
 	for _, o := range objs {
-		if _, dup := s.byKey[o.Key()]; !dup {
-			s.byKey[o.Key()] = o
+		key := o.plainKey()
+		if _, dup := s.byKey[key]; dup {
+			o.uniq = key + "@" + o.Origin.String()
+			dups = append(dups, o)
+		} else {
+			s.byKey[key] = o
+		}
+		file := s.byFile[o.Origin.File]
+		if file == nil {
+			file = make(map[string]*Object)
+			s.byFile[o.Origin.File] = file
+		}
+		if _, dup := file[key]; !dup {
+			file[key] = o
 		}
 		if isIndexPatternType(o.Type) {
 			if t := o.Title(); t != "" {
 				if _, dup := s.byTitle[t]; !dup {
 					s.byTitle[t] = o
 				}
+				titles := s.titlesByFile[o.Origin.File]
+				if titles == nil {
+					titles = make(map[string]*Object)
+					s.titlesByFile[o.Origin.File] = titles
+				}
+				if _, dup := titles[t]; !dup {
+					titles[t] = o
+				}
 			}
 		}
 	}
-	return s
+	return s, dups
 }
+
+// view is the store as one conversion unit sees it: ids resolve in the
+// unit's own file first.
+type view struct {
+	*store
+	file string
+}
+
+func (s *store) view(file string) *view { return &view{store: s, file: file} }
 
 func isIndexPatternType(t string) bool { return t == "index-pattern" || t == "data-view" }
 
 func (s *store) get(typ, id string) *Object {
+	return s.view("").get(typ, id)
+}
+
+func (v *view) get(typ, id string) *Object {
 	if id == "" {
 		return nil
 	}
-	if o := s.byKey[typ+"/"+id]; o != nil {
-		return o
+	for _, t := range []string{typ, aliasType(typ)} {
+		if t == "" {
+			continue
+		}
+		if o := v.byFile[v.file][t+"/"+id]; o != nil {
+			return o
+		}
 	}
-	if typ == "index-pattern" {
-		return s.byKey["data-view/"+id]
+	for _, t := range []string{typ, aliasType(typ)} {
+		if o := v.byKey[t+"/"+id]; t != "" && o != nil {
+			return o
+		}
 	}
 	return nil
+}
+
+// aliasType is the other name of an index pattern type: data views are
+// index patterns renamed in Kibana 8.
+func aliasType(typ string) string {
+	if typ == "index-pattern" {
+		return "data-view"
+	}
+	return ""
 }
 
 // ref returns the reference with the given name.
@@ -104,18 +165,21 @@ type indexPattern struct {
 // indexPattern resolves an index pattern by id, falling back to a title:
 // Kibana 5 used the title as the id, and TSVB and Timelion name patterns by
 // title.
-func (s *store) indexPattern(idOrTitle string) *indexPattern {
+func (v *view) indexPattern(idOrTitle string) *indexPattern {
 	if idOrTitle == "" {
 		return nil
 	}
-	o := s.get("index-pattern", idOrTitle)
+	o := v.get("index-pattern", idOrTitle)
 	if o == nil {
-		o = s.byTitle[idOrTitle]
+		o = v.titlesByFile[v.file][idOrTitle]
+	}
+	if o == nil {
+		o = v.byTitle[idOrTitle]
 	}
 	if o == nil {
 		return &indexPattern{ID: idOrTitle, Title: idOrTitle}
 	}
-	if p, ok := s.patterns[o.Key()]; ok {
+	if p, ok := v.patterns[o.Key()]; ok {
 		return p
 	}
 	return parseIndexPattern(o)
@@ -218,19 +282,19 @@ func sourceMeta(attrs map[string]any) (map[string]any, error) {
 
 // indexOf finds the index pattern an object's search source points at: by
 // reference (Kibana 7+) or inline id (Kibana 5 and 6).
-func (s *store) indexOf(o *Object, source map[string]any) *indexPattern {
+func (v *view) indexOf(o *Object, source map[string]any) *indexPattern {
 	if source != nil {
 		if name := str(source, "indexRefName"); name != "" {
 			if r, ok := o.ref(name); ok {
-				return s.indexPattern(r.ID)
+				return v.indexPattern(r.ID)
 			}
 		}
 		if id := str(source, "index"); id != "" {
-			return s.indexPattern(id)
+			return v.indexPattern(id)
 		}
 	}
 	if refs := o.refsOfType("index-pattern"); len(refs) > 0 {
-		return s.indexPattern(refs[0].ID)
+		return v.indexPattern(refs[0].ID)
 	}
 	return nil
 }

@@ -268,15 +268,16 @@ func TestTSVBPanelTypes(t *testing.T) {
 				`sum (count_over_time({job="logs", service_name="api"} | json | http_response_status_code >= 500 | __error__="" [$__auto]))`,
 				`sum (count_over_time({job="logs", service_name="api"} [$__auto]))`,
 			},
-			legends: []string{"Errors", "All"},
-			codes:   nil,
+			legends:  []string{"Errors", "All"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment"},
 		},
 	}, {
 		name:   "metric over the entire time range",
 		params: tsvbParams("metric", map[string]any{"time_range_mode": "entire_time_range"}, tsvbSeriesOf("", nil, metric("avg", "bytes"))),
 		want: vizWant{
 			typ:     "stat",
-			exprs:   []string{`avg_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__range]) by ()`},
+			exprs:   []string{`avg_over_time({job="logs"} | json | __error__="" | unwrap bytes | __error__="" [$__range]) by ()`},
 			legends: []string{"Average of bytes"},
 			instant: true,
 		},
@@ -285,7 +286,7 @@ func TestTSVBPanelTypes(t *testing.T) {
 		params: tsvbParams("gauge", nil, tsvbSeriesOf("Max bytes", nil, metric("max", "bytes"))),
 		want: vizWant{
 			typ:      "gauge",
-			exprs:    []string{`max_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__range]) by ()`},
+			exprs:    []string{`max_over_time({job="logs"} | json | __error__="" | unwrap bytes | __error__="" [$__range]) by ()`},
 			legends:  []string{"Max bytes"},
 			instant:  true,
 			fidelity: fidelity.Approximate,
@@ -298,7 +299,7 @@ func TestTSVBPanelTypes(t *testing.T) {
 		}, count)),
 		want: vizWant{
 			typ:      "bargauge",
-			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json [$__range])))`},
+			exprs:    []string{`topk(5, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__range])))`},
 			legends:  []string{"{{host_name}}"},
 			instant:  true,
 			fidelity: fidelity.Approximate,
@@ -311,8 +312,8 @@ func TestTSVBPanelTypes(t *testing.T) {
 		want: vizWant{
 			typ: "table",
 			exprs: []string{
-				`topk(20, sum by (host_name) (count_over_time({job="logs"} | json [$__range])))`,
-				`topk(20, sum_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__range]) by (host_name))`,
+				`topk(20, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__range])))`,
+				`topk(20, sum_over_time({job="logs"} | json | host_name!="" | __error__="" | unwrap bytes | __error__="" [$__range]) by (host_name))`,
 			},
 			legends:  []string{"{{host_name}}", "{{host_name}}"},
 			instant:  true,
@@ -378,7 +379,7 @@ func TestTSVBSeries(t *testing.T) {
 			exprs:    []string{`sum (count_over_time({job="logs"} [$__auto]))`},
 			legends:  []string{"Requests"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"tsvb_metric_unsupported"},
+			codes:    []string{"bucket_alignment", "tsvb_metric_unsupported"},
 		},
 	}, {
 		name: "no series with a LogQL form",
@@ -395,10 +396,11 @@ func TestTSVBSeries(t *testing.T) {
 			tsvbSeriesOf("Hidden", map[string]any{"hidden": true}, metric("sum", "bytes")),
 		},
 		want: vizWant{
-			typ:     "timeseries",
-			exprs:   []string{`sum (count_over_time({job="logs"} [$__auto]))`},
-			legends: []string{"Shown"},
-			codes:   []string{"tsvb_series_hidden"},
+			typ:      "timeseries",
+			exprs:    []string{`sum (count_over_time({job="logs"} [$__auto]))`},
+			legends:  []string{"Shown"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment", "tsvb_series_hidden"},
 		},
 	}, {
 		name: "percentiles of one series",
@@ -409,12 +411,12 @@ func TestTSVBSeries(t *testing.T) {
 		want: vizWant{
 			typ: "timeseries",
 			exprs: []string{
-				`quantile_over_time(0.5, {job="logs"} | json | unwrap event_duration | __error__="" [$__auto]) by ()`,
-				`quantile_over_time(0.99, {job="logs"} | json | unwrap event_duration | __error__="" [$__auto]) by ()`,
+				`quantile_over_time(0.5, {job="logs"} | json | __error__="" | unwrap event_duration | __error__="" [$__auto]) by ()`,
+				`quantile_over_time(0.99, {job="logs"} | json | __error__="" | unwrap event_duration | __error__="" [$__auto]) by ()`,
 			},
 			legends:  []string{"Latency (50)", "Latency (99)"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"percentile_method"},
+			codes:    []string{"bucket_alignment", "percentile_method"},
 		},
 	}, {
 		name: "split by filters",
@@ -427,10 +429,12 @@ func TestTSVBSeries(t *testing.T) {
 			typ: "timeseries",
 			exprs: []string{
 				`sum (count_over_time({job="logs"} | json | http_response_status_code >= 500 | __error__="" [$__auto]))`,
-				`sum (count_over_time({job="logs"} | json | url_path=` + "`/login`" + ` [$__auto]))`,
+				`sum (count_over_time({job="logs"} | json | url_path=` + "`/login`" + ` | __error__="" [$__auto]))`,
 				`sum (count_over_time({job="logs"} [$__auto]))`,
 			},
-			legends: []string{"Errors", "url.path:/login", "*"},
+			legends:  []string{"Errors", "url.path:/login", "*"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment"},
 		},
 	}, {
 		name: "terms ordered by name with include pattern",
@@ -439,18 +443,20 @@ func TestTSVBSeries(t *testing.T) {
 		}, count)},
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`topk(10, sum by (host_name) (count_over_time({job="logs"} | json [$__auto])))`},
+			exprs:    []string{`topk(10, sum by (host_name) (count_over_time({job="logs"} | json | host_name!="" | __error__="" [$__auto])))`},
 			legends:  []string{"{{host_name}}"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"terms_include_exclude", "terms_order_key", "topk_per_step"},
+			codes:    []string{"bucket_alignment", "terms_include_exclude", "terms_order_key", "topk_per_step"},
 		},
 	}, {
 		name:   "offset series",
 		series: []map[string]any{tsvbSeriesOf("Last week", map[string]any{"offset_time": "1w"}, count)},
 		want: vizWant{
-			typ:     "timeseries",
-			exprs:   []string{`sum (count_over_time({job="logs"} [$__auto] offset 1w))`},
-			legends: []string{"Last week"},
+			typ:      "timeseries",
+			exprs:    []string{`sum (count_over_time({job="logs"} [$__auto] offset 1w))`},
+			legends:  []string{"Last week"},
+			fidelity: fidelity.Approximate,
+			codes:    []string{"bucket_alignment"},
 		},
 	}, {
 		name:   "offset LogQL cannot express",
@@ -465,10 +471,10 @@ func TestTSVBSeries(t *testing.T) {
 		}, metric("sum", "kubernetes.pod.network.rx.bytes"))},
 		want: vizWant{
 			typ:      "timeseries",
-			exprs:    []string{`topk(3, sum_over_time({job="k8s"} |= ` + "`kubernetes.pod`" + ` | json | event_dataset=` + "`kubernetes.pod`" + ` | unwrap kubernetes_pod_network_rx_bytes | __error__="" [$__auto]) by (kubernetes_node_name))`},
+			exprs:    []string{`topk(3, sum_over_time({job="k8s"} |= ` + "`kubernetes.pod`" + ` | json | event_dataset=` + "`kubernetes.pod`" + ` | kubernetes_node_name!="" | __error__="" | unwrap kubernetes_pod_network_rx_bytes | __error__="" [$__auto]) by (kubernetes_node_name))`},
 			legends:  []string{"{{kubernetes_node_name}}"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"topk_per_step"},
+			codes:    []string{"bucket_alignment", "topk_per_step"},
 		},
 	}}
 	for _, tt := range tests {
@@ -495,7 +501,7 @@ func TestTSVBFilterRatio(t *testing.T) {
 				` / sum (count_over_time({job="logs", service_name="api"} [$__auto]))`},
 			legends:  []string{"Error rate"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"tsvb_filter_ratio"},
+			codes:    []string{"bucket_alignment", "tsvb_filter_ratio"},
 		},
 	}, {
 		name: "average ratio split by terms",
@@ -505,11 +511,11 @@ func TestTSVBFilterRatio(t *testing.T) {
 		}),
 		want: vizWant{
 			typ: "timeseries",
-			exprs: []string{"topk(3, avg_over_time({job=\"logs\"} | json | url_path=`/api` | unwrap bytes | __error__=\"\" [$__auto]) by (host_name)" +
-				` / avg_over_time({job="logs"} | json | unwrap bytes | __error__="" [$__auto]) by (host_name))`},
+			exprs: []string{"topk(3, avg_over_time({job=\"logs\"} | json | url_path=`/api` | host_name!=\"\" | __error__=\"\" | unwrap bytes | __error__=\"\" [$__auto]) by (host_name)" +
+				` / avg_over_time({job="logs"} | json | host_name!="" | __error__="" | unwrap bytes | __error__="" [$__auto]) by (host_name))`},
 			legends:  []string{"{{host_name}}"},
 			fidelity: fidelity.Approximate,
-			codes:    []string{"terms_order_metric", "topk_per_step", "tsvb_filter_ratio"},
+			codes:    []string{"bucket_alignment", "terms_order_metric", "topk_per_step", "tsvb_filter_ratio"},
 		},
 	}, {
 		name:   "ratio of an aggregation with no LogQL form",
@@ -525,7 +531,7 @@ func TestTSVBFilterRatio(t *testing.T) {
 
 func TestTSVBIndexPattern(t *testing.T) {
 	count := tsvbSeriesOf("Docs", nil, metric("count", ""))
-	want := vizWant{typ: "timeseries", exprs: []string{`sum (count_over_time({job="k8s"} [$__auto]))`}, legends: []string{"Docs"}}
+	want := vizWant{typ: "timeseries", exprs: []string{`sum (count_over_time({job="k8s"} [$__auto]))`}, legends: []string{"Docs"}, fidelity: fidelity.Approximate, codes: []string{"bucket_alignment"}}
 	tests := []struct {
 		name   string
 		params map[string]any
@@ -555,9 +561,9 @@ func TestTSVBLook(t *testing.T) {
 		stack  string
 		codes  []string
 	}{
-		{"line", map[string]any{}, "line", "none", nil},
-		{"stacked bars", map[string]any{"chart_type": "bar", "stacked": "stacked"}, "bars", "normal", nil},
-		{"percent area", map[string]any{"fill": 0.5, "stacked": "percent"}, "line", "normal", []string{"percent_stack"}},
+		{"line", map[string]any{}, "line", "none", []string{"bucket_alignment"}},
+		{"stacked bars", map[string]any{"chart_type": "bar", "stacked": "stacked"}, "bars", "normal", []string{"bucket_alignment"}},
+		{"percent area", map[string]any{"fill": 0.5, "stacked": "percent"}, "line", "normal", []string{"bucket_alignment", "percent_stack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

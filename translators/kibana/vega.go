@@ -55,7 +55,7 @@ func (p *panelCtx) vegaPanel(vis map[string]any) convertedPanel {
 		part, _ := parseText(ast.ESDSL, string(raw), where)
 		parts = append(parts, ownedPart{owner: p.ref.obj, part: part})
 	}
-	return p.reportedText("vega", "vega", "Vega visualizations have no Grafana equivalent; rebuild the panel from the translated queries below", ip, parts)
+	return p.reportedText("vega", "vega", "Vega visualizations have no Grafana equivalent; rebuild the panel from the translated queries in its text", ip, parts)
 }
 
 // vegaURLs returns the Elasticsearch data URLs of a Vega spec.
@@ -123,7 +123,7 @@ func (p *panelCtx) timelionPanel(vis map[string]any) convertedPanel {
 		part, _ := parseText(ast.Lucene, call.query, fmt.Sprintf("Timelion series %d", i+1))
 		parts = append(parts, ownedPart{owner: p.ref.obj, part: part})
 	}
-	return p.reportedText("timelion", "timelion", "Timelion expressions have no LogQL equivalent; rebuild the panel from the translated queries below", ip, parts)
+	return p.reportedText("timelion", "timelion", "Timelion expressions have no LogQL equivalent; rebuild the panel from the translated queries in its text", ip, parts)
 }
 
 // reportedText records the queries of an unconvertible panel and returns a
@@ -131,21 +131,17 @@ func (p *panelCtx) timelionPanel(vis map[string]any) convertedPanel {
 func (p *panelCtx) reportedText(kibanaType, code, why string, ip *indexPattern, parts []ownedPart) convertedPanel {
 	schema := p.schemaFor(ip)
 	var b strings.Builder
-	b.WriteString(why)
 	for _, op := range parts {
 		rec := record(op.part, schema)
 		p.c.report.addQuery(op.owner, rec)
 		p.c.report.addQueryError(op.owner, op.part)
 		p.originals = append(p.originals, original{where: op.part.Where, text: op.part.Text})
 		if rec.Query != nil {
-			fmt.Fprintf(&b, "\n\nLogQL for the %s (%s):\n\n```\n%s\n```", op.part.Where, rec.Fidelity, *rec.Query)
+			fence := codeFence(*rec.Query)
+			fmt.Fprintf(&b, "\nLogQL for the %s (%s):\n\n%s\n%s\n%s\n", op.part.Where, rec.Fidelity, fence, *rec.Query, fence)
 		}
 	}
-	panelReasons := p.reasons
-	p.reasons = nil
-	out := p.unsupported(kibanaType, code, b.String())
-	p.reasons.Merge(panelReasons)
-	return out
+	return p.unsupportedWith(kibanaType, code, why, b.String())
 }
 
 // timelionCall is one .es() series of a Timelion expression.
