@@ -28,7 +28,7 @@ func LoadLogMappings(file string) ([]LogMapping, error) {
 func ParseLogMappings(file string, data []byte) ([]LogMapping, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &FieldError{File: file, Msg: "invalid YAML: " + err.Error()}
+		return nil, syntaxError(file, data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, &FieldError{File: file, Msg: "expected a YAML mapping with a top-level logs list"}
@@ -53,26 +53,53 @@ func ParseLogMappings(file string, data []byte) ([]LogMapping, error) {
 	return nil, fmt.Errorf("%s: %w: add a top-level logs list (see docs/mapping.md)", file, ErrNoLogs)
 }
 
-// validateLogMappings checks what the translators depend on. The plan
-// validator checks the rest.
+// validateLogMappings runs the plan's checks of the logs section: label
+// names, the label limit, fields mapped twice, parser and line.
 func validateLogMappings(file string, mappings []LogMapping) error {
-	var errs []error
-	for i, m := range mappings {
-		path := fmt.Sprintf("logs[%d]", i)
-		switch m.Parser {
-		case ParserJSON, ParserLogfmt, ParserNone:
-		default:
-			errs = append(errs, &FieldError{
-				File: file, Path: path + ".parser",
-				Msg: fmt.Sprintf("invalid parser %q: use json, logfmt or none", m.Parser),
-			})
-		}
-		if m.Indices == "" {
-			errs = append(errs, &FieldError{
-				File: file, Path: path + ".indices",
-				Msg: "missing index pattern: set indices, for example \"filebeat-*\"",
-			})
-		}
+	v := &validator{p: &Plan{File: file, Logs: mappings}}
+	v.logs()
+	errs := make([]error, len(v.errs))
+	for i, e := range v.errs {
+		errs[i] = e
 	}
 	return errors.Join(errs...)
+}
+
+// TranslateSettings is what the translate commands take from a --mapping
+// file.
+type TranslateSettings struct {
+	Logs []LogMapping
+	// LokiUID and TempoUID are targets.grafana.loki_uid and tempo_uid of a
+	// whole plan, or "".
+	LokiUID  string
+	TempoUID string
+}
+
+// LoadTranslateSettings reads a --mapping file. A whole plan (one with an
+// apiVersion) is loaded and validated as a plan, and also gives the data
+// source uids; a file with only a logs list gives the mapping alone.
+func LoadTranslateSettings(file string) (TranslateSettings, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return TranslateSettings{}, fmt.Errorf("reading mapping file: %w", err)
+	}
+	var probe struct {
+		APIVersion string `yaml:"apiVersion"`
+	}
+	if yaml.Unmarshal(data, &probe) == nil && probe.APIVersion != "" {
+		p, err := Parse(file, data)
+		if err != nil {
+			return TranslateSettings{}, err
+		}
+		if len(p.Logs) == 0 {
+			return TranslateSettings{}, fmt.Errorf("%s: %w: add a top-level logs list (see docs/mapping.md)", file, ErrNoLogs)
+		}
+		s := TranslateSettings{Logs: p.Logs}
+		if g := p.Targets.Grafana; g != nil {
+			s.LokiUID, s.TempoUID = g.LokiUID, g.TempoUID
+		}
+		return s, nil
+	}
+	logs, err := ParseLogMappings(file, data)
+	return TranslateSettings{Logs: logs}, err
 }

@@ -41,7 +41,7 @@ func TestParseLogMappingsErrors(t *testing.T) {
 		{"unknown key far from any", "logs:\n  - indices: a\n    zzzzzzzz: 1\n", `known keys are default_field, fields`},
 		{"wrong type", "logs:\n  - indices: a\n    labels: [a, b]\n", "m.yaml:3:13: logs[0].labels: expected a mapping, found a list"},
 		{"bad parser", "logs:\n  - indices: a\n    parser: xml\n", `logs[0].parser: invalid parser "xml"`},
-		{"missing indices", "logs:\n  - line: message\n", "logs[0].indices: missing index pattern"},
+		{"missing indices", "logs:\n  - line: message\n", "logs[0].indices: missing indices"},
 		{"not a mapping", "- a\n- b\n", "expected a YAML mapping"},
 		{"invalid yaml", "logs: [\n", "invalid YAML"},
 	}

@@ -1,9 +1,13 @@
 package plans
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,13 +25,19 @@ type FieldError struct {
 
 func (e *FieldError) Error() string {
 	loc := e.File
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
 		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	case e.Line > 0:
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	if e.Path != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, e.Path, e.Msg)
+	parts := make([]string, 0, 3)
+	for _, s := range []string{loc, e.Path, e.Msg} {
+		if s != "" {
+			parts = append(parts, s)
+		}
 	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
+	return strings.Join(parts, ": ")
 }
 
 // decodeStrict decodes node into out, first rejecting any mapping key that
@@ -43,54 +53,13 @@ func decodeStrict(file string, node *yaml.Node, out any, path string) error {
 	return nil
 }
 
-// checkKnownKeys walks node alongside t and reports the first unknown key or
-// value of the wrong type, with its own line and column.
+// checkKnownKeys walks node alongside t and reports every unknown key,
+// duplicate key and value of the wrong type, each with its own line and
+// column.
 func checkKnownKeys(file string, node *yaml.Node, t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if node.Kind == yaml.AliasNode && node.Alias != nil {
-		node = node.Alias
-	}
-	if err := checkKind(file, node, t, path); err != nil {
-		return err
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if node.Kind != yaml.MappingNode {
-			return nil
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			key, value := node.Content[i], node.Content[i+1]
-			ft, ok := fields[key.Value]
-			if !ok {
-				return unknownKeyError(file, key, path, fields)
-			}
-			if err := checkKnownKeys(file, value, ft, joinPath(path, key.Value)); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice:
-		if node.Kind != yaml.SequenceNode {
-			return nil
-		}
-		for i, item := range node.Content {
-			if err := checkKnownKeys(file, item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		if node.Kind != yaml.MappingNode {
-			return nil
-		}
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			if err := checkKnownKeys(file, node.Content[i+1], t.Elem(), joinPath(path, node.Content[i].Value)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	w := newWalker(file, false)
+	w.walk(node, t, path)
+	return w.err()
 }
 
 // checkKind rejects a node whose YAML kind cannot fill t, and decodes
@@ -98,6 +67,9 @@ func checkKnownKeys(file string, node *yaml.Node, t reflect.Type, path string) e
 func checkKind(file string, node *yaml.Node, t reflect.Type, path string) error {
 	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
 		return nil
+	}
+	if decodesItself(t) {
+		return checkSelfDecoding(file, node, t, path)
 	}
 	want := ""
 	switch t.Kind() {
@@ -114,7 +86,7 @@ func checkKind(file string, node *yaml.Node, t reflect.Type, path string) error 
 		if node.Kind != yaml.ScalarNode {
 			want = "a single value"
 		} else if err := node.Decode(reflect.New(t).Interface()); err != nil {
-			return yamlDecodeError(file, node, path, err)
+			return scalarError(file, node, t, path, err)
 		}
 	}
 	if want != "" {
@@ -223,4 +195,254 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// position is a line and column in a YAML file, both starting at 1.
+type position struct {
+	line, column int
+}
+
+// walker checks a YAML tree against a Go type before it is decoded. It
+// gathers every structural problem, drops keys whose value is null so that
+// decoding keeps the value already in place, and can record the position of
+// each field path.
+type walker struct {
+	file string
+	// positions maps field paths to where they were written: the value of
+	// a struct field or list item, the key of a map entry. It is nil when
+	// positions are not recorded.
+	positions map[string]position
+	// visited holds the alias targets already checked for a type, so that a
+	// document reusing anchors many times is still walked in linear time.
+	visited map[visit]bool
+	errs    []error
+}
+
+type visit struct {
+	node *yaml.Node
+	t    reflect.Type
+}
+
+func newWalker(file string, recordPositions bool) *walker {
+	w := &walker{file: file, visited: make(map[visit]bool)}
+	if recordPositions {
+		w.positions = make(map[string]position)
+	}
+	return w
+}
+
+func (w *walker) err() error {
+	if len(w.errs) == 1 {
+		return w.errs[0]
+	}
+	return errors.Join(w.errs...)
+}
+
+func (w *walker) fail(node *yaml.Node, path, msg string) {
+	w.errs = append(w.errs, &FieldError{
+		File: w.file, Line: node.Line, Column: node.Column, Path: path, Msg: msg,
+	})
+}
+
+func (w *walker) record(path string, node *yaml.Node) {
+	if w.positions != nil {
+		w.positions[path] = position{line: node.Line, column: node.Column}
+	}
+}
+
+func (w *walker) walk(node *yaml.Node, t reflect.Type, path string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if node.Kind == yaml.AliasNode {
+		if node.Alias == nil || w.visited[visit{node.Alias, t}] {
+			return
+		}
+		w.visited[visit{node.Alias, t}] = true
+		node = node.Alias
+	}
+	if err := checkKind(w.file, node, t, path); err != nil {
+		w.errs = append(w.errs, err)
+		return
+	}
+	if decodesItself(t) {
+		return
+	}
+	switch {
+	case t.Kind() == reflect.Struct && node.Kind == yaml.MappingNode:
+		w.walkStruct(node, t, path)
+	case t.Kind() == reflect.Map && node.Kind == yaml.MappingNode:
+		w.walkMap(node, t, path)
+	case t.Kind() == reflect.Slice && node.Kind == yaml.SequenceNode:
+		for i, item := range node.Content {
+			itemPath := fmt.Sprintf("%s[%d]", path, i)
+			w.record(itemPath, item)
+			w.walk(item, t.Elem(), itemPath)
+		}
+	}
+}
+
+// walkStruct checks the keys of a mapping decoded into a struct. Merge keys
+// (<<) are checked first, so that the positions of keys written in place
+// win over merged ones.
+func (w *walker) walkStruct(node *yaml.Node, t reflect.Type, path string) {
+	w.walkMerges(node, t, path)
+	fields := yamlFields(t)
+	seen := make(map[string]*yaml.Node)
+	content := make([]*yaml.Node, 0, len(node.Content))
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		if isMergeKey(key) {
+			content = append(content, key, value)
+			continue
+		}
+		if !w.firstKey(seen, key, path) {
+			continue
+		}
+		ft, ok := fields[key.Value]
+		if !ok {
+			w.errs = append(w.errs, unknownKeyError(w.file, key, path, fields))
+			continue
+		}
+		if isNull(value) {
+			// A key with no value keeps the default.
+			continue
+		}
+		child := joinPath(path, key.Value)
+		w.record(child, value)
+		w.walk(value, ft, child)
+		content = append(content, key, value)
+	}
+	node.Content = content
+}
+
+func (w *walker) walkMap(node *yaml.Node, t reflect.Type, path string) {
+	w.walkMerges(node, t, path)
+	seen := make(map[string]*yaml.Node)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		if isMergeKey(key) {
+			continue
+		}
+		if key.Kind != yaml.ScalarNode {
+			w.fail(key, path, fmt.Sprintf("expected a name as key, found %s", kindName(key)))
+			continue
+		}
+		if !w.firstKey(seen, key, path) {
+			continue
+		}
+		// An entry's key names it, as a label name does, so errors about
+		// the entry point there.
+		child := joinPath(path, key.Value)
+		w.record(child, key)
+		w.walk(value, t.Elem(), child)
+	}
+}
+
+// walkMerges checks the mappings merged in with <<, which YAML allows as one
+// mapping or a list of them.
+func (w *walker) walkMerges(node *yaml.Node, t reflect.Type, path string) {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		if !isMergeKey(key) {
+			continue
+		}
+		sources := []*yaml.Node{value}
+		if value.Kind == yaml.SequenceNode {
+			sources = value.Content
+		}
+		for _, src := range sources {
+			target := src
+			if target.Kind == yaml.AliasNode && target.Alias != nil {
+				target = target.Alias
+			}
+			if target.Kind != yaml.MappingNode {
+				w.fail(src, path, "invalid merge: << takes a mapping or a list of mappings")
+				continue
+			}
+			w.walk(src, t, path)
+		}
+	}
+}
+
+// firstKey reports whether key is new in its mapping, and records an error
+// when it repeats an earlier one.
+func (w *walker) firstKey(seen map[string]*yaml.Node, key *yaml.Node, path string) bool {
+	if first, dup := seen[key.Value]; dup {
+		w.fail(key, path, fmt.Sprintf("duplicate key %q, first written on line %d: keep one",
+			key.Value, first.Line))
+		return false
+	}
+	seen[key.Value] = key
+	return true
+}
+
+func isMergeKey(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value == "<<" && n.ShortTag() == "!!merge"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// decodesItself reports whether t decodes its own YAML, as Duration and
+// Secret do from a single string.
+func decodesItself(t reflect.Type) bool {
+	return t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(unmarshalerType)
+}
+
+func checkSelfDecoding(file string, node *yaml.Node, t reflect.Type, path string) error {
+	if node.Kind != yaml.ScalarNode {
+		return &FieldError{
+			File: file, Line: node.Line, Column: node.Column, Path: path,
+			Msg: "expected a single value, found " + kindName(node),
+		}
+	}
+	if err := node.Decode(reflect.New(t).Interface()); err != nil {
+		return yamlDecodeError(file, node, path, err)
+	}
+	return nil
+}
+
+// scalarError words a failed scalar decode by the kind of value expected.
+func scalarError(file string, node *yaml.Node, t reflect.Type, path string, err error) error {
+	want := ""
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Bool:
+		want = "true or false"
+	default:
+		return yamlDecodeError(file, node, path, err)
+	}
+	return &FieldError{
+		File: file, Line: node.Line, Column: node.Column, Path: path,
+		Msg: fmt.Sprintf("expected %s, found %s", want, kindName(node)),
+	}
+}
+
+var syntaxErrorLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a YAML parse error into a FieldError. The parser gives a
+// line for most errors but never a column, and the line is kept within the
+// file.
+func syntaxError(file string, data []byte, err error) *FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FieldError{File: file, Msg: "invalid YAML: " + msg}
+	m := syntaxErrorLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fe
+	}
+	line, convErr := strconv.Atoi(m[1])
+	if convErr != nil {
+		return fe
+	}
+	fe.Line = min(max(line, 1), bytes.Count(data, []byte("\n"))+1)
+	fe.Msg = "invalid YAML: " + m[2]
+	return fe
 }
