@@ -159,3 +159,65 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
+
+func TestMalformedPlansExit2(t *testing.T) {
+	cases := []struct {
+		file string
+		want string // file:line:column and the message
+	}{
+		{"unknown-key.yaml", `unknown-key.yaml:5:12: sources.kibana: unknown key "exprot"; did you mean "export"?`},
+		{"wrong-type.yaml", `wrong-type.yaml:6:32: phases.translate.max_unsupported:`},
+		{"bad-duration.yaml", `bad-duration.yaml:7:19: phases.parallel_run.min_duration:`},
+		{"too-many-labels.yaml", `too-many-labels.yaml:8:13: logs[0].labels: 16 labels per stream`},
+		{"missing-name.yaml", `missing-name.yaml:3:11: metadata.name:`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			code, _, errOut := runCLI(t, "", "plan", "validate", filepath.Join("testdata", "bad", tc.file))
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q lacks %q", errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestTranslateKibanaTakesLokiUIDFromPlan(t *testing.T) {
+	out := t.TempDir()
+	code, _, errOut := runCLI(t, "", "translate", "kibana", "../../testdata/kibana/beats-system-syslog-search-ecs.json", "--out", out, "--mapping", "testdata/plan-uid.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d dashboards written", len(files))
+	}
+	data, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(data), `"uid": "prod-loki"`) {
+		t.Error("the dashboard does not use targets.grafana.loki_uid of the plan")
+	}
+	// --loki-uid wins over the plan.
+	code, _, _ = runCLI(t, "", "translate", "kibana", "../../testdata/kibana/beats-system-syslog-search-ecs.json", "--out", out, "--mapping", "testdata/plan-uid.yaml", "--loki-uid", "other")
+	data, _ = os.ReadFile(files[0])
+	if code != exitOK || !strings.Contains(string(data), `"uid": "other"`) {
+		t.Error("--loki-uid does not override the plan")
+	}
+}
+
+func TestTranslateKibanaNothingReadable(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"empty.ndjson": "", "garbage.json": "garbage"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := runCLI(t, "", "translate", "kibana", dir, "--out", t.TempDir())
+	if code != exitUsage || !strings.Contains(errOut, "no saved object could be read") {
+		t.Errorf("exit %d, stderr %q: want exit 2 saying nothing could be read", code, errOut)
+	}
+	if !strings.Contains(errOut, "garbage.json") || !strings.Contains(errOut, "empty.ndjson") {
+		t.Errorf("stderr %q does not name the unreadable files", errOut)
+	}
+}

@@ -75,6 +75,9 @@ func (a *app) runTranslateQuery(f translateQueryFlags, query string) error {
 		}
 		query = strings.TrimRight(string(b), "\n")
 	}
+	if f.index != "" && f.mapping == "" {
+		a.log.Warn("--index selects an entry of --mapping and has no effect without it", "index", f.index)
+	}
 	schema, err := a.schemaFor(f.mapping, f.index)
 	if err != nil {
 		return err
@@ -123,10 +126,11 @@ func (a *app) schemaFor(mappingFile, index string) (*logql.Schema, error) {
 	if mappingFile == "" {
 		return logql.NewSchema(plans.DefaultLogMapping(), false, nil), nil
 	}
-	mappings, err := plans.LoadLogMappings(mappingFile)
+	settings, err := plans.LoadTranslateSettings(mappingFile)
 	if err != nil {
 		return nil, usageError("--mapping: %v", err)
 	}
+	mappings := settings.Logs
 	m, ok := plans.SelectMapping(mappings, index)
 	if !ok {
 		var patterns []string

@@ -3,15 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/obs-migrate/migrate/internal/files"
 	"github.com/obs-migrate/migrate/plans"
 	"github.com/obs-migrate/migrate/translators/kibana"
 )
@@ -66,11 +65,14 @@ func (a *app) runTranslateKibana(f translateKibanaFlags, paths []string) error {
 	}
 	opts := kibana.Options{LokiUID: f.lokiUID}
 	if f.mapping != "" {
-		mappings, err := plans.LoadLogMappings(f.mapping)
+		settings, err := plans.LoadTranslateSettings(f.mapping)
 		if err != nil {
 			return usageError("--mapping: %v", err)
 		}
-		opts.Mappings = mappings
+		opts.Mappings = settings.Logs
+		if opts.LokiUID == "" {
+			opts.LokiUID = settings.LokiUID
+		}
 	}
 
 	inputs, readErrs := readInputs(paths, []string{".json", ".ndjson"})
@@ -81,10 +83,14 @@ func (a *app) runTranslateKibana(f translateKibanaFlags, paths []string) error {
 		return usageError("no input could be read from %s", strings.Join(paths, ", "))
 	}
 
-	progress := newProgress(a.stderr, "converting")
+	progress := newProgress(a.stderr, "converted dashboards and unused objects:")
 	opts.Progress = progress.update
 	res := kibana.Convert(inputs, opts)
 	progress.done()
+	if res.Report.Summary.Objects == 0 {
+		a.logFailures(res.Report)
+		return usageError("no saved object could be read from %s", strings.Join(paths, ", "))
+	}
 
 	if err := writeOutputs(f.out, res.Dashboards); err != nil {
 		return err
@@ -100,9 +106,7 @@ func (a *app) runTranslateKibana(f translateKibanaFlags, paths []string) error {
 		"panels_exact", s.Panels.Exact, "panels_approximate", s.Panels.Approximate, "panels_unsupported", s.Panels.Unsupported,
 		"queries_exact", s.Queries.Exact, "queries_approximate", s.Queries.Approximate, "queries_unsupported", s.Queries.Unsupported,
 		"out", f.out)
-	if s.ObjectsFailed > 0 {
-		a.log.Warn("some objects failed; see the report for each with its file and id", "failed", s.ObjectsFailed)
-	}
+	a.logFailures(res.Report)
 	if f.strict && (res.Report.Failed() || res.Report.HasUnsupported() || len(readErrs) > 0) {
 		return withExitCode(exitHeld, errors.New("the batch has failed or unsupported items (--strict)"))
 	}
@@ -117,57 +121,17 @@ func isReportFile(name string) bool {
 // readInputs reads files and walks folders for files with the given
 // extensions, in sorted order so a batch is deterministic.
 func readInputs(paths []string, exts []string) ([]kibana.Input, []error) {
-	var (
-		files []string
-		errs  []error
-	)
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !info.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				errs = append(errs, err)
-				return nil
-			}
-			if !d.IsDir() && hasExt(path, exts) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		sort.Strings(found)
-		files = append(files, found...)
-	}
+	names, errs := files.Find(paths, exts)
 	var inputs []kibana.Input
-	for _, file := range files {
-		data, err := os.ReadFile(file)
+	for _, name := range names {
+		data, err := os.ReadFile(name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		inputs = append(inputs, kibana.Input{File: file, Data: data})
+		inputs = append(inputs, kibana.Input{File: name, Data: data})
 	}
 	return inputs, errs
-}
-
-func hasExt(path string, exts []string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	for _, e := range exts {
-		if ext == e {
-			return true
-		}
-	}
-	return false
 }
 
 func writeOutputs(dir string, outs []kibana.Output) error {
@@ -175,7 +139,7 @@ func writeOutputs(dir string, outs []kibana.Output) error {
 		return fmt.Errorf("creating the output folder: %w", err)
 	}
 	for _, o := range outs {
-		if err := writeFileAtomic(filepath.Join(dir, o.File), o.JSON); err != nil {
+		if err := files.WriteAtomic(filepath.Join(dir, o.File), o.JSON); err != nil {
 			return err
 		}
 	}
@@ -195,39 +159,7 @@ func writeReport(file string, r *kibana.Report) error {
 	if err != nil {
 		return fmt.Errorf("encoding the report: %w", err)
 	}
-	return writeFileAtomic(file, data)
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so an
-// interrupted run never leaves half a file.
-func writeFileAtomic(path string, data []byte) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", dir, err)
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return files.WriteAtomic(file, data)
 }
 
 // progress prints "converting 120/3000" on stderr for long batches, at most
@@ -266,5 +198,26 @@ func (p *progress) update(done, total int) {
 func (p *progress) done() {
 	if p.shown && p.tty {
 		fmt.Fprintln(p.w)
+	}
+}
+
+// maxLoggedFailures bounds the failures logged on stderr; the report lists
+// them all.
+const maxLoggedFailures = 20
+
+// logFailures names each failed object on stderr, so a run without --report
+// still says what to fix.
+func (a *app) logFailures(r *kibana.Report) {
+	n := 0
+	for _, it := range r.Items {
+		if it.Status != kibana.StatusFailed {
+			continue
+		}
+		if n++; n <= maxLoggedFailures {
+			a.log.Warn("object failed", "err", it.Error)
+		}
+	}
+	if n > maxLoggedFailures {
+		a.log.Warn("more objects failed; the report lists every one", "not_shown", n-maxLoggedFailures)
 	}
 }
