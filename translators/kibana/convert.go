@@ -216,7 +216,7 @@ func (sh *shared) readAll(inputs []Input, report *Report) []*Object {
 func (sh *shared) prepare(objs []*Object) {
 	parallel(len(objs), func(i int) {
 		o := objs[i]
-		for _, key := range []string{"visState", "panelsJSON", "state", "uiStateJSON"} {
+		for _, key := range []string{"visState", "panelsJSON", "state"} {
 			_, _ = embedded(o.Attrs, key)
 		}
 		if meta := obj(o.Attrs, "kibanaSavedObjectMeta"); meta != nil {

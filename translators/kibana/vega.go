@@ -29,10 +29,10 @@ func (p *panelCtx) vegaPanel(vis map[string]any) convertedPanel {
 	// Specs run to tens of kilobytes and HJSON is slow to parse, so only
 	// specs that have a query key are parsed. The index, which types the
 	// schema, is found without parsing.
-	if m := vegaIndexKey.FindStringSubmatch(spec); m != nil && ip == nil {
-		ip = p.c.store.indexPattern(m[1])
+	if index := keyValue(spec, "index"); index != "" && ip == nil {
+		ip = p.c.store.indexPattern(index)
 	}
-	if vegaQueryKey.MatchString(spec) {
+	if hasKey(spec, "query") {
 		if err := hjson.Unmarshal([]byte(spec), &doc); err != nil {
 			p.reasons.Addf(fidelity.Unsupported, "vega_spec_unreadable", "the Vega spec is not valid HJSON, so its queries are not read: %v", err)
 		}
@@ -150,12 +150,57 @@ type timelionCall struct {
 	index string
 }
 
-// vegaQueryKey finds a query key in HJSON or JSON, and vegaIndexKey the
-// first index of a data URL.
-var (
-	vegaQueryKey = regexp.MustCompile(`(?m)(?:^|[{,\s])"?query"?\s*:`)
-	vegaIndexKey = regexp.MustCompile(`(?m)(?:^|[{,\s])"?index"?\s*:\s*"?([^"\s,{}]+)`)
-)
+// hasKey reports whether an HJSON or JSON text has key written as a key:
+// quoted or bare, after a brace, comma or whitespace, followed by a colon.
+// It scans with strings.Index, because a regular expression without a
+// literal prefix is slow on specs of tens of kilobytes.
+func hasKey(text, key string) bool {
+	_, ok := keyAt(text, key)
+	return ok
+}
+
+// keyValue returns the bare or quoted word after the first such key.
+func keyValue(text, key string) string {
+	i, ok := keyAt(text, key)
+	if !ok {
+		return ""
+	}
+	rest := strings.TrimLeft(text[i:], " \t")
+	rest = strings.TrimPrefix(rest, `"`)
+	end := strings.IndexAny(rest, "\" \t\r\n,{}")
+	if end < 0 {
+		end = len(rest)
+	}
+	return rest[:end]
+}
+
+// keyAt returns the offset just past the colon that follows key.
+func keyAt(text, key string) (int, bool) {
+	for from := 0; ; {
+		i := strings.Index(text[from:], key)
+		if i < 0 {
+			return 0, false
+		}
+		start, end := from+i, from+i+len(key)
+		from = end
+		if start > 0 && text[start-1] == '"' {
+			start--
+			if end < len(text) && text[end] == '"' {
+				end++
+			}
+		}
+		if start > 0 && !strings.ContainsRune("{,\n\r\t ", rune(text[start-1])) {
+			continue
+		}
+		j := end
+		for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+			j++
+		}
+		if j < len(text) && text[j] == ':' {
+			return j + 1, true
+		}
+	}
+}
 
 var (
 	timelionVar = regexp.MustCompile(`\$(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,\s()]+)`)

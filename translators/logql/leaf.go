@@ -93,7 +93,7 @@ func (r *renderer) checkedField(n ast.Node, ref fieldRef, build func(fieldRef) c
 			"a condition on the timestamp field %s inside OR or NOT cannot become the query's time range", ref.field)
 	}
 	if ref.loc == locParsed {
-		if same := r.schema.sameName[ref.name]; len(same) > 1 {
+		if same := r.schema.fieldsNamed(ref.name); len(same) > 1 {
 			r.reasons.Addf(fidelity.Approximate, "field_name_collision",
 				"the fields %s all become the label %s in Loki, so a condition on one also sees the others", strings.Join(same, ", "), ref.name)
 		}

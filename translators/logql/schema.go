@@ -4,6 +4,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/obs-migrate/migrate/plans"
 )
@@ -35,7 +36,9 @@ type Schema struct {
 	// replaced when the query runs.
 	keepVariables bool
 	// sameName maps a parsed label name to the known fields that become it.
-	sameName map[string][]string
+	// It is built on first use: schemas are shared by goroutines.
+	sameNameOnce *sync.Once
+	sameName     map[string][]string
 }
 
 // NewSchema builds a schema from a mapping. mapped is false when the user gave
@@ -50,6 +53,8 @@ func NewSchema(m plans.LogMapping, mapped bool, extraTypes map[string]string) *S
 		labels:  make(map[string]string, len(m.Labels)),
 		meta:    make(map[string]string, len(m.StructuredMetadata)+1),
 		taken:   make(map[string]bool),
+
+		sameNameOnce: new(sync.Once),
 	}
 	// Elasticsearch's metadata fields are keywords.
 	s.types["_id"], s.types["_index"] = "keyword", "keyword"
@@ -81,14 +86,7 @@ func NewSchema(m plans.LogMapping, mapped bool, extraTypes map[string]string) *S
 	// Loki 3 gives every stream a service_name label when it has none, so
 	// a parsed service_name always collides with it.
 	s.taken[ServiceNameLabel] = true
-	s.sameName = make(map[string][]string)
-	for _, f := range s.knownFields() {
-		if f == "_id" || f == "_index" {
-			continue
-		}
-		name := SanitizeLabelName(f)
-		s.sameName[name] = append(s.sameName[name], f)
-	}
+
 	return s
 }
 
@@ -327,4 +325,19 @@ func (s *Schema) KeepVariables() *Schema {
 	c := *s
 	c.keepVariables = true
 	return &c
+}
+
+// fieldsNamed returns the known fields whose parsed label name is name.
+func (s *Schema) fieldsNamed(name string) []string {
+	s.sameNameOnce.Do(func() {
+		s.sameName = make(map[string][]string)
+		for _, f := range s.knownFields() {
+			if f == "_id" || f == "_index" {
+				continue
+			}
+			n := SanitizeLabelName(f)
+			s.sameName[n] = append(s.sameName[n], f)
+		}
+	})
+	return s.sameName[name]
 }
