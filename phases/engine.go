@@ -32,7 +32,7 @@ type Definition struct {
 	Exit  *Gate
 }
 
-// Run is what steps and gates see of the plan being applied.
+// Run is the view of the plan being applied that steps and gates receive.
 type Run struct {
 	Plan       *plans.Plan
 	Store      Store
@@ -66,9 +66,9 @@ type Engine struct {
 	Now       func() time.Time
 }
 
-// Outcome is how an apply ended.
+// Outcome is the end state of an apply.
 type Outcome struct {
-	// Phase is where the plan stands now.
+	// Phase is the plan's phase now.
 	Phase Phase `json:"phase"`
 	// Held is set when a gate holds the plan; Gate is its result.
 	Held bool        `json:"held"`
@@ -177,8 +177,8 @@ func (e *Engine) allSteps(def *Definition) []Step {
 	return append(e.hookSteps(def.Phase, "before"), def.Steps...)
 }
 
-// runStep runs a step unless its checkpoint says it completed in this phase
-// entry.
+// runStep runs a step unless its checkpoint records it completed in this
+// phase entry.
 func (e *Engine) runStep(ctx context.Context, r *Run, st State, step Step) error {
 	done, err := e.completed(ctx, st, step.Name)
 	if err != nil || done {
@@ -396,8 +396,8 @@ func (e *Engine) Rollback(ctx context.Context, reason string) error {
 	return errors.Join(errs...)
 }
 
-// undo is where cutover actions are reversed. Cutover has no actions in this
-// version, so there is nothing to undo yet.
+// undo reverses the cutover actions. Cutover has no actions in this version,
+// so there is nothing to undo yet.
 func (e *Engine) undo(_ context.Context, _ State, _ *Definition) []error { return nil }
 
 // sortedGates orders gate results for display.

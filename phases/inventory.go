@@ -50,7 +50,7 @@ type AlertsInventory struct {
 	Errors []string       `json:"errors,omitempty"`
 }
 
-// InventoryResult is what the inventory phase stores.
+// InventoryResult is the inventory phase's result, stored in the state.
 type InventoryResult struct {
 	Kibana  *KibanaInventory  `json:"kibana,omitempty"`
 	Grafana *GrafanaInventory `json:"grafana,omitempty"`
@@ -233,7 +233,7 @@ func inventoryAlerts(ctx context.Context, r *Run) (string, error) {
 	return fmt.Sprintf("%d alert definitions in %d files (%s)", sum(inv.ByKind), inv.Files, countsText(inv.ByKind)), nil
 }
 
-// alertKinds tells Kibana alerting rules from Watcher watches, one per JSON
+// alertKinds distinguishes Kibana alerting rules from Watcher watches, one per JSON
 // document of a file (NDJSON lines, a list, or one document).
 func alertKinds(data []byte) []string {
 	var docs []map[string]any

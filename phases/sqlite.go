@@ -429,7 +429,7 @@ func (s *SQLiteStore) Lock(ctx context.Context, info LockInfo) (func() error, er
 				return &LockedError{Holder: *holder}
 			}
 			// The holder died on this host, for example killed: take over
-			// and say so in the journal.
+			// and record it in the journal.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM lock`); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 // only when a field is removed or changes meaning; fields may be added.
 const StatusSchemaVersion = 1
 
-// Status is where a plan stands and what holds it, as `migrate plan status`
+// Status is a plan's position and what holds it, as `migrate plan status`
 // shows it. docs/plan-status.md documents the JSON form.
 type Status struct {
 	SchemaVersion int    `json:"schema_version"`
@@ -34,7 +34,7 @@ type Status struct {
 	// Gates are the latest results of the current phase entry's gates.
 	Gates     []GateResult `json:"gates"`
 	Approvals []Approval   `json:"approvals"`
-	// Blocking says what keeps the plan from moving on, or is nil.
+	// Blocking names what keeps the plan from moving on, or is nil.
 	Blocking *Blocking `json:"blocking"`
 	Lock     *LockInfo `json:"lock"`
 }
@@ -45,7 +45,7 @@ type PhaseState struct {
 	Status string `json:"status"` // done, current or pending
 }
 
-// Blocking is what holds a plan.
+// Blocking is the condition that holds a plan.
 type Blocking struct {
 	// Kind is gate, step or pending.
 	Kind   string `json:"kind"`

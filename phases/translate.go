@@ -20,7 +20,7 @@ const (
 // maxListedItems bounds the unsupported items a gate lists as evidence.
 const maxListedItems = 20
 
-// TranslateSummary is what the translate phase stores for its gate.
+// TranslateSummary is the translate phase's result, stored for its gate.
 type TranslateSummary struct {
 	// Unsupported counts source objects that failed or are unsupported.
 	Unsupported int `json:"unsupported"`

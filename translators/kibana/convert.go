@@ -21,7 +21,8 @@ const DefaultLokiUID = "loki"
 // Options configures a batch conversion.
 type Options struct {
 	// Mappings is the plan's logs section. Empty means no mapping: every
-	// query searches all streams and parses lines as JSON, and says so.
+	// query searches all streams, parses lines as JSON and carries a reason
+	// stating this.
 	Mappings []plans.LogMapping
 	// LokiUID is the uid of the Loki data source the dashboards use.
 	LokiUID string
@@ -162,8 +163,8 @@ var knownTypes = map[string]string{
 	"action":                   "connectors for alerting; nothing to convert",
 }
 
-// shared is what every worker of a batch reads: the options, the object
-// store and the schema cache. After prepare, nothing in the store changes.
+// shared holds the state every worker of a batch reads: the options, the
+// object store and the schema cache. After prepare, nothing in the store changes.
 type shared struct {
 	opts  Options
 	store *store

@@ -45,7 +45,7 @@ type Reference struct {
 	ID   string `json:"id"`
 }
 
-// Origin is where an object was read.
+// Origin is the file and line an object was read from.
 type Origin struct {
 	File string
 	// Line is the NDJSON line or the line where a JSON array element
@@ -101,7 +101,7 @@ func ReadObjects(file string, data []byte) (objs []*Object, errs []*ObjectError,
 	return objs, errs, fatal
 }
 
-// isNDJSON tells NDJSON from JSON: by extension, or by a first line that is
+// isNDJSON distinguishes NDJSON from JSON: by extension, or by a first line that is
 // a complete object followed by another line.
 func isNDJSON(file string, data []byte) bool {
 	if strings.EqualFold(filepath.Ext(file), ".ndjson") {

@@ -298,8 +298,8 @@ func (r *renderer) stringCond(ref fieldRef, neg bool, p pattern, hint string) co
 // emptyMatching handles a comparison that an empty value satisfies. Loki
 // reads a missing label as the empty string, so such a comparison would also
 // match documents without the field, which Elasticsearch never does. A
-// pattern gets an explicit test for a value; a comparison with the empty
-// string itself cannot be told apart and is approximate.
+// pattern gets an explicit test for a value. A comparison with the empty
+// string itself is approximate, because Loki cannot distinguish the two.
 func (r *renderer) emptyMatching(ref fieldRef, l *leaf, neg, equality bool) cond {
 	name := r.labelName(ref)
 	if equality {

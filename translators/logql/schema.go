@@ -20,9 +20,9 @@ const ServiceNameLabel = "service_name"
 // mapping. Loki 3 gives every stream a service_name label.
 const FallbackSelector = `{service_name=~".+"}`
 
-// Schema is what the renderer knows about one index's documents in Loki: the
-// log mapping, and field types learned from the mapping or elsewhere (a
-// Kibana index pattern).
+// Schema describes one index's documents in Loki for the renderer: the log
+// mapping, and field types learned from the mapping or elsewhere (a Kibana
+// index pattern).
 type Schema struct {
 	mapping plans.LogMapping
 	mapped  bool
@@ -289,13 +289,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// HasType reports whether the schema knows a field's type.
+// HasType reports whether the schema has a type for a field.
 func (s *Schema) HasType(field string) bool {
 	_, ok := s.types[field]
 	return ok
 }
 
-// WithTypes returns a copy of the schema that also knows the given field
+// WithTypes returns a copy of the schema that also has the given field
 // types, for fields whose type a panel implies (a range aggregation needs a
 // numeric field).
 func (s *Schema) WithTypes(types map[string]string) *Schema {
@@ -309,8 +309,8 @@ func (s *Schema) WithTypes(types map[string]string) *Schema {
 	return NewSchema(s.mapping, s.mapped, merged)
 }
 
-// Unmatched returns a copy of an unmapped schema that says why no entry of
-// the user's mapping applied, so results do not claim no mapping was given.
+// Unmatched returns a copy of an unmapped schema that records why no entry
+// of the user's mapping applied, so results do not claim no mapping was given.
 func (s *Schema) Unmatched(reason string) *Schema {
 	c := *s
 	c.unmatched = reason
