@@ -121,3 +121,32 @@ func (r *renderer) quote(s string, isRegex bool) string {
 func formatNumber(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
+
+// percentToQuantile writes a percent as a quantile by moving the decimal
+// point of its shortest decimal form, so 99.9 becomes 0.999 and not the
+// binary quotient 0.9990000000000001.
+func percentToQuantile(p float64) string {
+	s := strconv.FormatFloat(p, 'f', -1, 64)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	point := strings.IndexByte(s, '.')
+	if point < 0 {
+		point = len(s)
+	}
+	digits := strings.Replace(s, ".", "", 1)
+	point -= 2
+	for point < 1 {
+		digits = "0" + digits
+		point++
+	}
+	out := strings.TrimLeft(digits[:point], "0")
+	if out == "" {
+		out = "0"
+	}
+	if frac := strings.TrimRight(digits[point:], "0"); frac != "" {
+		out += "." + frac
+	}
+	return sign + out
+}

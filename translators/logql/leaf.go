@@ -106,6 +106,9 @@ func (r *renderer) checkedField(n ast.Node, ref fieldRef, build func(fieldRef) c
 }
 
 func (r *renderer) term(n ast.Term, ref fieldRef, neg bool) cond {
+	if r.schema.keepVariables && wholeVariable.MatchString(strings.TrimSpace(n.Value)) {
+		return r.variableTerm(n, ref, neg)
+	}
 	switch ref.family {
 	case famKeyword:
 		return r.stringCond(ref, neg, literalPattern(n.Value, true, n.CaseInsensitive), n.Value)
@@ -532,4 +535,58 @@ func fieldOrAll(f string) string {
 		return "*"
 	}
 	return f
+}
+
+// wholeVariable matches a value that is one Grafana template variable:
+// $name, ${name}, ${name:format} or [[name]].
+var wholeVariable = regexp.MustCompile(`^(?:\$\w+|\$\{\w+(?::\w+)?\}|\[\[\w+\]\])$`)
+
+// variableTerm compares a field with a Grafana template variable. Grafana
+// replaces the variable before the query runs, writing several selected
+// values as a regex alternation for Loki, so the comparison is a whole-value
+// regex match.
+func (r *renderer) variableTerm(n ast.Term, ref fieldRef, neg bool) cond {
+	v := strings.TrimSpace(n.Value)
+	if ref.family != famKeyword {
+		r.reasons.Addf(fidelity.Approximate, "variable_whole_value",
+			"%s is compared with the variable %s as a whole value; Elasticsearch compared it as a %s field", ref.field, v, familyName(ref.family))
+	}
+	name := r.labelName(ref)
+	op := "=~"
+	if neg {
+		op = "!~"
+	}
+	l := &leaf{
+		expr:     name + op + Quote(v),
+		parsed:   ref.loc == locParsed,
+		lineCopy: ref.loc == locLine,
+	}
+	switch ref.loc {
+	case locLabel:
+		l.matcher = &Matcher{Name: name, Op: op, Value: v}
+	case locLine:
+		if neg {
+			l.line = "!~ " + Quote(v)
+		} else {
+			l.line = "|~ " + Quote(v)
+			l.lineAlt = "(?:" + v + ")"
+		}
+	}
+	return l
+}
+
+func familyName(f typeFamily) string {
+	switch f {
+	case famText:
+		return "text"
+	case famNumber:
+		return "numeric"
+	case famDate:
+		return "date"
+	case famBoolean:
+		return "boolean"
+	case famIP:
+		return "ip"
+	}
+	return "keyword"
 }

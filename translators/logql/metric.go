@@ -96,7 +96,7 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 		unwrapped := logText() + " | unwrap " + name + ` | __error__=""`
 		fn := string(spec.Agg) + "_over_time("
 		if spec.Agg == AggPercentile {
-			fn = "quantile_over_time(" + formatNumber(spec.Percentile/100) + ", "
+			fn = "quantile_over_time(" + percentToQuantile(spec.Percentile) + ", "
 			reasons.Addf(fidelity.Approximate, "percentile_method",
 				"Elasticsearch estimates percentiles of %s with TDigest; quantile_over_time computes them from the samples of each step", spec.Field)
 		}

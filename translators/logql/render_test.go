@@ -502,9 +502,23 @@ func TestRenderZoneAssumed(t *testing.T) {
 
 func TestRenderKeepVariables(t *testing.T) {
 	schema := logql.NewSchema(testMapping(), true, nil).KeepVariables()
-	res := logql.Render(parse(t, ast.Lucene, `user.name:$user`), schema)
-	if want := "{source=\"filebeat\"} | logfmt | user_name=`$user`"; res.String() != want {
-		t.Errorf("got %s, want %s", res.String(), want)
+	cases := map[string]string{
+		// A whole variable may hold several values, which Grafana writes
+		// as a regex alternation for Loki.
+		`user.name:$user`:     "{source=\"filebeat\"} | logfmt | user_name=~`$user`",
+		`log.level:${level}`:  "{source=\"filebeat\", level=~\"${level}\"}",
+		`user.name:pre$user`:  "{source=\"filebeat\"} | logfmt | user_name=`pre$user`",
+		`NOT user.name:$user`: "{source=\"filebeat\"} | logfmt | user_name!~`$user`",
+	}
+	for src, want := range cases {
+		res := logql.Render(parse(t, ast.Lucene, src), schema)
+		if res.String() != want {
+			t.Errorf("%s: got %s, want %s", src, res.String(), want)
+		}
+	}
+	res := logql.Render(parse(t, ast.Lucene, `message:$word`), schema)
+	if !hasCode(res.Reasons, "variable_whole_value") {
+		t.Errorf("a variable on a text field lacks variable_whole_value: %v", codes(res.Reasons))
 	}
 }
 

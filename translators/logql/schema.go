@@ -140,9 +140,13 @@ type fieldRef struct {
 func (s *Schema) resolve(field string) fieldRef {
 	ref := fieldRef{field: field}
 	base, keywordSub := field, false
-	if strings.HasSuffix(field, ".keyword") {
-		if _, typed := s.types[field]; !typed {
-			base, keywordSub = strings.TrimSuffix(field, ".keyword"), true
+	// Elasticsearch's dynamic mapping adds a .keyword subfield to text
+	// fields; Logstash's templates before 5.0 named it .raw.
+	for _, sub := range []string{".keyword", ".raw"} {
+		if strings.HasSuffix(field, sub) {
+			if _, typed := s.types[field]; !typed {
+				base, keywordSub = strings.TrimSuffix(field, sub), true
+			}
 		}
 	}
 	ref.esType = s.types[base]
