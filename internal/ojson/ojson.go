@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -88,65 +87,251 @@ func Decode(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("invalid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	d := decoder{data: data}
+	d.space()
+	v, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("unexpected data after the JSON value at byte %d", dec.InputOffset())
+	d.space()
+	if d.pos < len(d.data) {
+		return nil, fmt.Errorf("unexpected data after the JSON value at byte %d", d.pos)
 	}
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
+// decoder is a recursive-descent reader over the whole input. It follows
+// RFC 8259 as encoding/json does; strings with escapes are unquoted by
+// encoding/json itself.
+type decoder struct {
+	data []byte
+	pos  int
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("byte %d: %s", d.pos, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) space() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, ErrTooDeep
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
+	if d.pos >= len(d.data) {
+		return nil, d.errorf("unexpected end of input")
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := NewObject()
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				key, _ := kt.(string)
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				o.Set(key, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return o, nil
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return arr, nil
-		}
-		return nil, fmt.Errorf("unexpected %v at byte %d", t, dec.InputOffset())
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		return d.string()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	case d.word("true"):
+		return true, nil
+	case d.word("false"):
+		return false, nil
+	case d.word("null"):
+		return nil, nil
 	default:
-		return t, nil
+		return nil, d.errorf("invalid character %q looking for a value", c)
 	}
+}
+
+func (d *decoder) word(w string) bool {
+	if bytes.HasPrefix(d.data[d.pos:], []byte(w)) {
+		d.pos += len(w)
+		return true
+	}
+	return false
+}
+
+func (d *decoder) object(depth int) (any, error) {
+	o := NewObject()
+	d.pos++ // {
+	d.space()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return o, nil
+	}
+	for {
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, d.errorf("expected a string key")
+		}
+		key, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		d.space()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("expected ':' after the key %q", key)
+		}
+		d.pos++
+		d.space()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		o.Set(key.(string), v)
+		d.space()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.space()
+		case '}':
+			d.pos++
+			return o, nil
+		default:
+			return nil, d.errorf("expected ',' or '}' in an object")
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (any, error) {
+	arr := []any{}
+	d.pos++ // [
+	d.space()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return arr, nil
+	}
+	for {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		d.space()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an array")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.space()
+		case ']':
+			d.pos++
+			return arr, nil
+		default:
+			return nil, d.errorf("expected ',' or ']' in an array")
+		}
+	}
+}
+
+// string reads a quoted string. One without escapes is the bytes between
+// the quotes; one with escapes goes through encoding/json, which also
+// settles lone surrogates the way the rest of the toolchain reads them.
+func (d *decoder) string() (any, error) {
+	start := d.pos
+	d.pos++ // opening quote
+	escaped := false
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			if !escaped {
+				return string(d.data[start+1 : d.pos-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(d.data[start:d.pos], &s); err != nil {
+				return nil, fmt.Errorf("byte %d: %w", start, err)
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			if err := d.escape(); err != nil {
+				return nil, err
+			}
+		case c < 0x20:
+			return nil, d.errorf("control character %q in a string", c)
+		default:
+			d.pos++
+		}
+	}
+	return nil, d.errorf("unterminated string")
+}
+
+// escape checks the escape sequence at pos and moves past it.
+func (d *decoder) escape() error {
+	if d.pos+1 >= len(d.data) {
+		return d.errorf("unterminated string")
+	}
+	switch d.data[d.pos+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		d.pos += 2
+		return nil
+	case 'u':
+		if d.pos+6 > len(d.data) {
+			return d.errorf("short \\u escape")
+		}
+		for _, h := range d.data[d.pos+2 : d.pos+6] {
+			if !isHex(h) {
+				return d.errorf("invalid \\u escape")
+			}
+		}
+		d.pos += 6
+		return nil
+	}
+	return d.errorf("invalid escape \\%c", d.data[d.pos+1])
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// number reads a number by JSON's grammar and keeps its text.
+func (d *decoder) number() (any, error) {
+	start := d.pos
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	switch {
+	case d.pos < len(d.data) && d.data[d.pos] == '0':
+		d.pos++
+	case d.digits() == 0:
+		return nil, d.errorf("invalid number")
+	}
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		d.pos++
+		if d.digits() == 0 {
+			return nil, d.errorf("invalid number: no digits after the decimal point")
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if d.digits() == 0 {
+			return nil, d.errorf("invalid number: no digits in the exponent")
+		}
+	}
+	return json.Number(d.data[start:d.pos]), nil
+}
+
+func (d *decoder) digits() int {
+	n := 0
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+		n++
+	}
+	return n
 }
 
 // Encode writes a value with two-space indentation, keys in order and

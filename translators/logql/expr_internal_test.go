@@ -1,6 +1,9 @@
 package logql
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestPercentToQuantile(t *testing.T) {
 	tests := map[float64]string{
@@ -12,4 +15,39 @@ func TestPercentToQuantile(t *testing.T) {
 			t.Errorf("percentToQuantile(%v) = %s, want %s", p, got, want)
 		}
 	}
+}
+
+// TestMatchesEmptyAgreesWithRegexp checks the syntax-tree reading against
+// the compiled regex on patterns of every kind the renderer writes.
+func TestMatchesEmptyAgreesWithRegexp(t *testing.T) {
+	patterns := []string{
+		`(?is)^(?:.*(?:\berror\b).*)$`, `^(?:.*)$`, `^(?:a*)$`, `^(?:a+)$`, `^(?:(a|))$`,
+		`^(?:a{0,3})$`, `^(?:a{2,})$`, `^(?:[a-z]?)$`, `\b`, `\B`, `^$`, `(?m)^$`, `x|`,
+		`^(?:(?:)+)$`, `[^a]`, `.`, `(?s).`, `^(?:\Qa\E)$`, `(?i)^(?:.*(?:ab?c*).*)$`, `(?:)`,
+		`^(?:(?:a*)(?:b?))$`, `^(?:\d*)$`, `^(?:\pL*)$`, `[\p{L}\p{N}_]*`,
+	}
+	for _, p := range patterns {
+		want := regexp.MustCompile(p).MatchString("")
+		if got := matchesEmpty(p); got != want {
+			t.Errorf("matchesEmpty(%q) = %v, regexp says %v", p, got, want)
+		}
+	}
+	if !matchesEmpty(`(`) {
+		t.Error("an unparsable pattern must count as matching empty, the safe side")
+	}
+}
+
+func FuzzMatchesEmpty(f *testing.F) {
+	for _, s := range []string{`a*`, `\b`, `(?:)+`, `x{0}`, `^$|a`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return
+		}
+		if got, want := matchesEmpty(p), re.MatchString(""); got != want {
+			t.Fatalf("matchesEmpty(%q) = %v, regexp says %v", p, got, want)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package logql
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode"
@@ -82,9 +83,45 @@ func withFlags(re string, ci, dotAll bool) string {
 
 // matchesEmpty reports whether a full-match regex accepts the empty string;
 // such a matcher cannot be the only one in a stream selector.
+// It reads the parsed pattern instead of compiling it: compiling is most of
+// the cost of a query with many patterns.
 func matchesEmpty(fullRe string) bool {
-	re, err := regexp.Compile(fullRe)
-	return err != nil || re.MatchString("")
+	re, err := syntax.Parse(fullRe, syntax.Perl)
+	return err != nil || nullable(re)
+}
+
+// nullable reports whether a parsed regex matches the empty string. On
+// empty input every position is both the start and the end of the text and
+// of a line, and no position is a word boundary.
+func nullable(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpStar, syntax.OpQuest,
+		syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpNoWordBoundary:
+		return true
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return nullable(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || nullable(re.Sub[0])
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if !nullable(sub) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if nullable(sub) {
+				return true
+			}
+		}
+		return false
+	}
+	// Character classes, any character, word boundaries, no match.
+	return false
 }
 
 // tokenClass matches one character of a token as Elasticsearch's standard
