@@ -11,6 +11,7 @@ import (
 	"github.com/obs-migrate/migrate/translators/kql"
 	"github.com/obs-migrate/migrate/translators/logql"
 	"github.com/obs-migrate/migrate/translators/lucene"
+	"github.com/obs-migrate/migrate/translators/traceql"
 )
 
 // ParseLanguage accepts a source dialect name as the command line and Kibana
@@ -43,7 +44,8 @@ func Parse(lang ast.Language, text string) (*ast.Query, error) {
 // QueryResult is one translated query, in the JSON form of
 // `migrate translate query -o json`.
 type QueryResult struct {
-	// Query is the LogQL text, or nil when Fidelity is unsupported.
+	// Query is the LogQL or TraceQL text, or nil when Fidelity is
+	// unsupported.
 	Query          *string          `json:"query"`
 	Language       string           `json:"language"`
 	SourceLanguage string           `json:"source_language"`
@@ -51,6 +53,8 @@ type QueryResult struct {
 	Fidelity       fidelity.Level   `json:"fidelity"`
 	Reasons        fidelity.Reasons `json:"reasons"`
 	Range          *logql.TimeRange `json:"range,omitempty"`
+	// Tempo holds the Tempo search parameters of a TraceQL result, or nil.
+	Tempo *traceql.Params `json:"tempo,omitempty"`
 
 	// Log is the rendered log query, for building metric queries on it.
 	Log *logql.LogQuery `json:"-"`
@@ -61,7 +65,7 @@ type QueryResult struct {
 // ParseError returns the parse error when the query did not parse.
 func (r QueryResult) ParseError() error { return r.parseErr }
 
-// Text returns the LogQL text or "".
+// Text returns the query text or "".
 func (r QueryResult) Text() string {
 	if r.Query == nil {
 		return ""
@@ -118,4 +122,39 @@ func Unparsable(lang ast.Language, text string, err error) QueryResult {
 		Reasons:        reasons,
 		parseErr:       err,
 	}
+}
+
+// SourceJaeger is the source_language of a translated Jaeger search.
+const SourceJaeger = "jaeger"
+
+// TranslateJaeger parses a Jaeger search (a Jaeger UI or API URL, or a query
+// string) and renders it as TraceQL with its Tempo search parameters. A
+// parse error gives an unsupported result whose reason carries the error.
+func TranslateJaeger(text string, opts traceql.Options) QueryResult {
+	res := QueryResult{Language: "traceql", SourceLanguage: SourceJaeger, Original: text}
+	s, err := traceql.ParseSearch(text)
+	if err != nil {
+		code := "syntax_error"
+		switch {
+		case errors.Is(err, traceql.ErrInputTooLarge):
+			code = "too_large"
+		case errors.Is(err, traceql.ErrTooManyTags):
+			code = "too_many_tags"
+		}
+		res.Fidelity = fidelity.Unsupported
+		res.Reasons.Add(fidelity.Reason{Code: code, Message: err.Error(), Level: fidelity.Unsupported})
+		res.parseErr = err
+		return res
+	}
+
+	r := traceql.Render(s, opts)
+	res.Fidelity, res.Reasons = r.Fidelity, r.Reasons
+	if r.Query != "" {
+		res.Query = &r.Query
+		res.Tempo = &r.Tempo
+	}
+	if r.Range != nil {
+		res.Range = &logql.TimeRange{Start: r.Range.Start, End: r.Range.End}
+	}
+	return res
 }
