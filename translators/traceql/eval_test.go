@@ -69,8 +69,10 @@ type expr interface {
 	eval(t trace, r resource, s span) bool
 }
 
-type andExpr struct{ left, right expr }
-type orExpr struct{ left, right expr }
+type (
+	andExpr struct{ left, right expr }
+	orExpr  struct{ left, right expr }
+)
 
 func (e andExpr) eval(t trace, r resource, s span) bool {
 	return e.left.eval(t, r, s) && e.right.eval(t, r, s)

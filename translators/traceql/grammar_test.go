@@ -23,11 +23,34 @@ var grammarWords = []string{
 
 // awkwardTags are keys and values that test quoting.
 var awkwardTags = []traceql.Tag{
-	{"k k", "v"}, {`a"b`, `x"y`}, {`a\b`, `x\y`}, {"1abc", "1"}, {"-x", "-1"}, {"a-b.c/d", "e"},
-	{"é", "ü"}, {"a:b", "c:d"}, {"a{b}", "{}"}, {"a=b", "=="}, {"a|b&c", "||&&"}, {"a b\tc", "tab\there"},
-	{"line", "a\nb"}, {"a\nb", "line break in the key"}, {"cr", "a\rb"}, {"$var", "$var"}, {"${x}", "${x:csv}"}, {"[[y]]", "[[y]]"},
-	{"//c", "/*c*/"}, {"k.", "v"}, {".k", "v"}, {"a..b", "v"}, {"x", "`"}, {"n", "-0"}, {"f", "0.5"},
-	{"big", "9223372036854775807"}, {"small", "-9223372036854775808"}, {"e", "1e5"},
+	{"k k", "v"},
+	{`a"b`, `x"y`},
+	{`a\b`, `x\y`},
+	{"1abc", "1"},
+	{"-x", "-1"},
+	{"a-b.c/d", "e"},
+	{"é", "ü"},
+	{"a:b", "c:d"},
+	{"a{b}", "{}"},
+	{"a=b", "=="},
+	{"a|b&c", "||&&"},
+	{"a b\tc", "tab\there"},
+	{"line", "a\nb"},
+	{"a\nb", "line break in the key"},
+	{"cr", "a\rb"},
+	{"$var", "$var"},
+	{"${x}", "${x:csv}"},
+	{"[[y]]", "[[y]]"},
+	{"//c", "/*c*/"},
+	{"k.", "v"},
+	{".k", "v"},
+	{"a..b", "v"},
+	{"x", "`"},
+	{"n", "-0"},
+	{"f", "0.5"},
+	{"big", "9223372036854775807"},
+	{"small", "-9223372036854775808"},
+	{"e", "1e5"},
 }
 
 // grammarQueries returns every query that the render cases and a sweep of
@@ -49,7 +72,9 @@ func grammarQueries(t *testing.T) []grammar.Query {
 		tags = append(tags, traceql.Tag{Key: w, Value: w}, traceql.Tag{Key: w + ".x", Value: "1"})
 	}
 	optionSets := []traceql.Options{
-		{}, {Scope: traceql.ScopeSpan, Events: true}, {Scope: traceql.ScopeResource, ErrorAttribute: true},
+		{},
+		{Scope: traceql.ScopeSpan, Events: true},
+		{Scope: traceql.ScopeResource, ErrorAttribute: true},
 		{KeepVariables: true, OmitMostRecent: true},
 	}
 	for i, opts := range optionSets {

@@ -112,9 +112,11 @@ var traceIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{1,32}$`)
 // a service parses: Render reports it as unsupported, as Jaeger rejects it.
 func ParseSearch(text string) (Search, error) {
 	if len(text) > MaxInputBytes {
-		return Search{}, &ParamError{Offset: -1,
-			Msg: fmt.Sprintf("the search is %d bytes, more than the %d accepted", len(text), MaxInputBytes),
-			Err: ErrInputTooLarge}
+		return Search{}, &ParamError{
+			Offset: -1,
+			Msg:    fmt.Sprintf("the search is %d bytes, more than the %d accepted", len(text), MaxInputBytes),
+			Err:    ErrInputTooLarge,
+		}
 	}
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" {
@@ -341,9 +343,11 @@ func (s *Search) readTags(simple, structured []string) error {
 		s.Tags = append(s.Tags, tags...)
 	}
 	if len(s.Tags) > MaxTags {
-		return &ParamError{Param: "tags", Offset: -1,
+		return &ParamError{
+			Param: "tags", Offset: -1,
 			Msg: fmt.Sprintf("%d tags, more than the %d accepted", len(s.Tags), MaxTags),
-			Err: ErrTooManyTags}
+			Err: ErrTooManyTags,
+		}
 	}
 	return nil
 }

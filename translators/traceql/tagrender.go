@@ -55,17 +55,25 @@ func (r *renderer) lastValues(tags []Tag) []Tag {
 // fieldTags are the tags that the OpenTelemetry Jaeger translator may turn
 // into a span field; the field and the attribute are both searched.
 var fieldTags = map[string]struct{ field, note string }{
-	"otel.status_description": {"statusMessage",
+	"otel.status_description": {
+		"statusMessage",
 		"otel.status_description becomes the span's status message when the Jaeger translator sets a status, " +
-			"and stays an attribute otherwise; both are searched"},
-	"otel.scope.name": {"instrumentation:name",
+			"and stays an attribute otherwise; both are searched",
+	},
+	"otel.scope.name": {
+		"instrumentation:name",
 		"otel.scope.name becomes the instrumentation scope name, instrumentation:name; " +
-			"the attribute is searched too"},
-	"otel.scope.version": {"instrumentation:version",
+			"the attribute is searched too",
+	},
+	"otel.scope.version": {
+		"instrumentation:version",
 		"otel.scope.version becomes the instrumentation scope version, instrumentation:version, " +
-			"when the span also has otel.scope.name; the attribute is searched too"},
-	"event": {"event:name",
-		"a log field named event becomes the name of the span event, so event:name is searched as well"},
+			"when the span also has otel.scope.name; the attribute is searched too",
+	},
+	"event": {
+		"event:name",
+		"a log field named event becomes the name of the span event, so event:name is searched as well",
+	},
 }
 
 // tag writes one tag condition. Tags that the OpenTelemetry Jaeger

@@ -25,9 +25,11 @@ import (
 // parameter with the byte offset of the problem.
 func ParseTags(text string) ([]Tag, error) {
 	if len(text) > MaxInputBytes {
-		return nil, &ParamError{Param: "tags", Offset: -1,
+		return nil, &ParamError{
+			Param: "tags", Offset: -1,
 			Msg: fmt.Sprintf("the tags are %d bytes, more than the %d accepted", len(text), MaxInputBytes),
-			Err: ErrInputTooLarge}
+			Err: ErrInputTooLarge,
+		}
 	}
 	var (
 		tags []Tag
@@ -42,9 +44,11 @@ func ParseTags(text string) ([]Tag, error) {
 		return nil, err
 	}
 	if len(tags) > MaxTags {
-		return nil, &ParamError{Param: "tags", Offset: -1,
+		return nil, &ParamError{
+			Param: "tags", Offset: -1,
 			Msg: fmt.Sprintf("%d tags, more than the %d accepted", len(tags), MaxTags),
-			Err: ErrTooManyTags}
+			Err: ErrTooManyTags,
+		}
 	}
 	return tags, nil
 }
@@ -85,8 +89,10 @@ func parseJSONTags(text string) ([]Tag, error) {
 			return nil, paramErrorf("tags", text, valueAt, "a tag has an empty key")
 		}
 		if len(tags) == MaxTags {
-			return nil, &ParamError{Param: "tags", Offset: -1,
-				Msg: fmt.Sprintf("more than the %d tags accepted", MaxTags), Err: ErrTooManyTags}
+			return nil, &ParamError{
+				Param: "tags", Offset: -1,
+				Msg: fmt.Sprintf("more than the %d tags accepted", MaxTags), Err: ErrTooManyTags,
+			}
 		}
 		tags = append(tags, Tag{Key: key, Value: value})
 	}
@@ -138,8 +144,10 @@ func parseLogfmtTags(text string) ([]Tag, error) {
 			return tags, nil
 		}
 		if len(tags) == MaxTags {
-			return nil, &ParamError{Param: "tags", Offset: -1,
-				Msg: fmt.Sprintf("more than the %d tags accepted", MaxTags), Err: ErrTooManyTags}
+			return nil, &ParamError{
+				Param: "tags", Offset: -1,
+				Msg: fmt.Sprintf("more than the %d tags accepted", MaxTags), Err: ErrTooManyTags,
+			}
 		}
 		tag, err := p.pair()
 		if err != nil {

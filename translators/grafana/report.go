@@ -1,0 +1,298 @@
+package grafana
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/obs-migrate/migrate/internal/ojson"
+	"github.com/obs-migrate/migrate/translators/fidelity"
+)
+
+// Dashboard statuses besides the fidelity levels.
+const (
+	StatusFailed    = "failed"
+	StatusUnchanged = "unchanged"
+)
+
+// Report is the batch report: counts, and one item per dashboard file.
+type Report struct {
+	Summary Summary `json:"summary"`
+	Items   []*Item `json:"items"`
+}
+
+// Summary holds the batch counts.
+type Summary struct {
+	Files int `json:"files"`
+	// Converted counts dashboards with at least one converted target.
+	Converted int `json:"converted"`
+	// Unchanged counts dashboards with nothing to convert, such as those
+	// already on Loki and Tempo; they are written as they were.
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
+	// Targets counts the Elasticsearch, OpenSearch and Jaeger targets by
+	// fidelity; an unsupported target stays on its old data source.
+	Targets     Counts `json:"targets"`
+	Variables   Counts `json:"variables"`
+	Annotations Counts `json:"annotations"`
+}
+
+// Counts counts conversions by fidelity.
+type Counts struct {
+	Exact       int `json:"exact"`
+	Approximate int `json:"approximate"`
+	Unsupported int `json:"unsupported"`
+}
+
+func (c *Counts) add(l fidelity.Level) {
+	switch l {
+	case fidelity.Exact:
+		c.Exact++
+	case fidelity.Approximate:
+		c.Approximate++
+	default:
+		c.Unsupported++
+	}
+}
+
+// Total returns the sum of the counts.
+func (c Counts) Total() int { return c.Exact + c.Approximate + c.Unsupported }
+
+// Item reports one dashboard file.
+type Item struct {
+	Source string `json:"source"`
+	UID    string `json:"uid"`
+	NewUID string `json:"new_uid,omitempty"`
+	Title  string `json:"title"`
+	Output string `json:"output,omitempty"`
+	// Status is exact, approximate or unsupported (the worst target),
+	// unchanged, or failed.
+	Status      string             `json:"status"`
+	Targets     []TargetReport     `json:"targets,omitempty"`
+	Variables   []VariableReport   `json:"variables,omitempty"`
+	Annotations []AnnotationReport `json:"annotations,omitempty"`
+	Error       string             `json:"error,omitempty"`
+}
+
+// TargetReport is one converted (or not) target.
+type TargetReport struct {
+	Panel string `json:"panel"`
+	RefID string `json:"ref_id"`
+	// Kind is the source data source: elasticsearch, opensearch or jaeger.
+	Kind     string `json:"kind"`
+	Original string `json:"original"`
+	// Language is logql or traceql; Queries holds what the target became.
+	Language string           `json:"language"`
+	Queries  []string         `json:"queries"`
+	Fidelity fidelity.Level   `json:"fidelity"`
+	Reasons  fidelity.Reasons `json:"reasons"`
+}
+
+// VariableReport is one converted template variable.
+type VariableReport struct {
+	Name      string           `json:"name"`
+	Kind      string           `json:"kind"`
+	Original  string           `json:"original,omitempty"`
+	Converted string           `json:"converted,omitempty"`
+	Note      string           `json:"note,omitempty"`
+	Fidelity  fidelity.Level   `json:"fidelity"`
+	Reasons   fidelity.Reasons `json:"reasons,omitempty"`
+}
+
+// AnnotationReport is one converted annotation.
+type AnnotationReport struct {
+	Name      string           `json:"name"`
+	Original  string           `json:"original"`
+	Converted string           `json:"converted,omitempty"`
+	Fidelity  fidelity.Level   `json:"fidelity"`
+	Reasons   fidelity.Reasons `json:"reasons,omitempty"`
+}
+
+func (it *Item) fail(err error) {
+	it.Status = StatusFailed
+	it.Error = err.Error()
+}
+
+// record adds a target's conversion to the dashboard's item.
+func (c *dashConv) record(panel, target *ojson.Object, kind Kind, res convertedTarget) {
+	level := res.reasons.Level()
+	if len(res.targets) == 0 {
+		level = fidelity.Unsupported
+	}
+	queries := res.queries
+	if queries == nil {
+		queries = []string{}
+	}
+	c.item.Targets = append(c.item.Targets, TargetReport{
+		Panel:    panelName(panel),
+		RefID:    target.String("refId"),
+		Kind:     string(kind),
+		Original: describeTarget(target, kind),
+		Language: res.lang,
+		Queries:  queries,
+		Fidelity: level,
+		Reasons:  res.reasons.Sorted(),
+	})
+}
+
+// panelName is a panel's title, or its id for an untitled panel.
+func panelName(panel *ojson.Object) string {
+	if t := strings.TrimSpace(panel.String("title")); t != "" {
+		return t
+	}
+	if id := text(panel, "id"); id != "" {
+		return "(untitled, id " + id + ")"
+	}
+	return "(untitled)"
+}
+
+// describeTarget summarises a source target for the report: its query and,
+// for Elasticsearch, its metrics and buckets.
+func describeTarget(t *ojson.Object, kind Kind) string {
+	if kind == KindJaeger {
+		var parts []string
+		for _, k := range []string{"queryType", "service", "operation", "tags", "minDuration", "maxDuration", "limit", "query"} {
+			if v := text(t, k); v != "" {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	var parts []string
+	parts = append(parts, "query="+orDefault(t.String("query"), "*"))
+	for _, m := range esMetrics(t) {
+		parts = append(parts, "metric="+strings.TrimSpace(m.typ+" "+m.field))
+	}
+	for _, b := range esBuckets(t) {
+		parts = append(parts, "bucket="+strings.TrimSpace(b.typ+" "+b.field))
+	}
+	if qt := t.String("queryType"); qt != "" {
+		parts = append(parts, "queryType="+qt)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (r *Report) add(it *Item) {
+	r.Items = append(r.Items, it)
+}
+
+// finish grades each dashboard and derives the counts.
+func (r *Report) finish() {
+	s := &r.Summary
+	*s = Summary{Files: len(r.Items)}
+	for _, it := range r.Items {
+		switch it.Status {
+		case StatusFailed:
+			s.Failed++
+			continue
+		case StatusUnchanged:
+			s.Unchanged++
+		default:
+			s.Converted++
+			worst := fidelity.Exact
+			for _, t := range it.Targets {
+				worst = fidelity.Worst(worst, t.Fidelity)
+			}
+			it.Status = worst.String()
+		}
+		for _, t := range it.Targets {
+			s.Targets.add(t.Fidelity)
+		}
+		for _, v := range it.Variables {
+			s.Variables.add(v.Fidelity)
+		}
+		for _, a := range it.Annotations {
+			s.Annotations.add(a.Fidelity)
+		}
+	}
+}
+
+// Failed reports whether any file failed.
+func (r *Report) Failed() bool { return r.Summary.Failed > 0 }
+
+// HasUnsupported reports whether any target, variable or annotation is
+// unsupported.
+func (r *Report) HasUnsupported() bool {
+	s := r.Summary
+	return s.Targets.Unsupported+s.Variables.Unsupported+s.Annotations.Unsupported > 0
+}
+
+// JSON encodes the report.
+func (r *Report) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(r)
+	return b.Bytes(), err
+}
+
+// Markdown renders the report for a pull request.
+func (r *Report) Markdown() []byte {
+	var b strings.Builder
+	s := r.Summary
+	fmt.Fprintf(&b, "# Grafana conversion report\n\n")
+	fmt.Fprintf(&b, "%d dashboard files: %d converted, %d unchanged (nothing on Elasticsearch, OpenSearch or Jaeger), %d failed.\n\n",
+		s.Files, s.Converted, s.Unchanged, s.Failed)
+	b.WriteString("| | exact | approximate | unsupported |\n|---|---:|---:|---:|\n")
+	for _, row := range []struct {
+		name string
+		c    Counts
+	}{{"targets", s.Targets}, {"variables", s.Variables}, {"annotations", s.Annotations}} {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", row.name, row.c.Exact, row.c.Approximate, row.c.Unsupported)
+	}
+	items := append([]*Item(nil), r.Items...)
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Source < items[j].Source })
+	for _, it := range items {
+		fmt.Fprintf(&b, "\n## %s: %s\n\n`%s`", mdEscape(orDefault(it.Title, it.Source)), it.Status, it.Source)
+		if it.Output != "" {
+			fmt.Fprintf(&b, " → `%s`", it.Output)
+		}
+		b.WriteString("\n")
+		if it.Error != "" {
+			fmt.Fprintf(&b, "\n%s\n", mdEscape(it.Error))
+		}
+		for _, t := range it.Targets {
+			fmt.Fprintf(&b, "\n- panel %s, target %s (%s → %s): %s\n", mdEscape(t.Panel), t.RefID, t.Kind, t.Language, t.Fidelity)
+			for _, q := range t.Queries {
+				fmt.Fprintf(&b, "  - %s\n", mdCode(q))
+			}
+			for _, rs := range t.Reasons {
+				if rs.Level > fidelity.Exact {
+					fmt.Fprintf(&b, "  - **%s**: %s\n", rs.Code, mdEscape(rs.Message))
+				}
+			}
+		}
+		for _, v := range it.Variables {
+			fmt.Fprintf(&b, "\n- variable %s (%s): %s %s\n", v.Name, v.Kind, v.Fidelity, mdEscape(v.Note+v.Converted))
+		}
+		for _, a := range it.Annotations {
+			fmt.Fprintf(&b, "\n- annotation %s: %s %s\n", mdEscape(a.Name), a.Fidelity, mdCode(a.Converted))
+		}
+	}
+	return []byte(b.String())
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
+// mdCode renders text as a code span that keeps every character.
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if longest > 0 {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
