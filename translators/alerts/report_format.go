@@ -1,0 +1,178 @@
+package alerts
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/obs-migrate/migrate/translators/fidelity"
+)
+
+// JSON encodes the report with two-space indentation.
+func (r *Report) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Markdown renders the report for a pull request: the counts, the
+// failures, one section per rule that is not exact, the exact rules in a
+// table, the notifications to set up in Alertmanager, and the objects that
+// were skipped.
+func (r *Report) Markdown() []byte {
+	var b strings.Builder
+	s := r.Summary
+	b.WriteString("# Alert rule conversion report\n\n")
+	fmt.Fprintf(&b, "%s, %s (%d failed, %d skipped), %s written to %s.\n\n",
+		plural(s.Files, "file"), plural(s.Objects, "object"), s.Failed, s.Skipped,
+		plural(s.RulesWritten, "Loki rule"), plural(s.RuleFiles, "rule file"))
+	b.WriteString("| | exact | approximate | unsupported | exact or approximate |\n|---|---:|---:|---:|---:|\n")
+	writeCountsRow(&b, "rules", s.Rules)
+
+	var failed, review, exact, skipped, notify []*Item
+	for _, it := range r.Items {
+		switch it.Status {
+		case StatusFailed:
+			failed = append(failed, it)
+		case StatusSkipped:
+			skipped = append(skipped, it)
+		case fidelity.Exact.String():
+			exact = append(exact, it)
+		default:
+			review = append(review, it)
+		}
+		if it.Actions != "" {
+			notify = append(notify, it)
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString("\n## Failed\n\n")
+		for _, it := range failed {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(it.Error))
+		}
+	}
+	if len(review) > 0 {
+		b.WriteString("\n## To review\n")
+		for _, it := range review {
+			writeItem(&b, it)
+		}
+	}
+	if len(exact) > 0 {
+		b.WriteString("\n## Exact\n\n| kind | name | id | output | notes |\n|---|---|---|---|---|\n")
+		for _, it := range exact {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, mdEscape(it.Name), it.ID, it.Output, reasonCodes(it.Reasons))
+		}
+	}
+	writeNotifications(&b, notify)
+	if len(skipped) > 0 {
+		b.WriteString("\n## Skipped\n\n| kind | name | id | source | why |\n|---|---|---|---|---|\n")
+		for _, it := range skipped {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, mdEscape(it.Name), it.ID, it.Source, mdEscape(firstMessage(it.Reasons)))
+		}
+	}
+	return []byte(b.String())
+}
+
+func writeCountsRow(b *strings.Builder, name string, c Counts) {
+	pct := "n/a"
+	if t := c.Total(); t > 0 {
+		pct = fmt.Sprintf("%.1f%%", 100*float64(c.Exact+c.Approximate)/float64(t))
+	}
+	fmt.Fprintf(b, "| %s | %d | %d | %d | %s |\n", name, c.Exact, c.Approximate, c.Unsupported, pct)
+}
+
+func writeItem(b *strings.Builder, it *Item) {
+	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Kind, mdEscape(it.Name), it.Status)
+	fmt.Fprintf(b, "`%s` from %s", it.ID, it.Source)
+	if it.Output != "" {
+		fmt.Fprintf(b, ", written to `%s` as group `%s`", it.Output, it.Group)
+	}
+	b.WriteString(".\n\n")
+	for _, r := range it.Reasons {
+		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, mdEscape(r.Message))
+	}
+	if it.Original != "" {
+		fmt.Fprintf(b, "- original: %s\n", mdCode(oneLine(it.Original)))
+	}
+	if it.Expr != "" {
+		fmt.Fprintf(b, "- expr: %s\n", mdCode(it.Expr))
+	}
+}
+
+// writeNotifications lists the actions of every rule, because Loki rules
+// have none: each needs an Alertmanager route.
+func writeNotifications(b *strings.Builder, items []*Item) {
+	if len(items) == 0 {
+		return
+	}
+	b.WriteString("\n## Notifications to route in Alertmanager\n\n")
+	b.WriteString("Loki rules have no actions. Route these alerts by their `migrate_rule_id` label.\n")
+	for _, it := range items {
+		fmt.Fprintf(b, "\n- %s `%s`:\n", mdEscape(it.Name), it.ID)
+		for _, line := range strings.Split(it.Actions, "\n") {
+			fmt.Fprintf(b, "  - %s\n", mdEscape(oneLine(line)))
+		}
+	}
+}
+
+// reasonCodes lists the codes of informational reasons for the table of
+// exact rules.
+func reasonCodes(rs fidelity.Reasons) string {
+	codes := make([]string, len(rs))
+	for i, r := range rs {
+		codes[i] = r.Code
+	}
+	return strings.Join(codes, ", ")
+}
+
+func firstMessage(rs fidelity.Reasons) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	return rs[0].Message
+}
+
+// mdCode renders text as a Markdown code span that keeps every character:
+// the fence is one backtick longer than the longest run inside.
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if longest > 0 {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = truncate(s, 300)
+	}
+	return s
+}
+
+// mdEscape keeps text from breaking a Markdown table or list.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
