@@ -116,6 +116,9 @@ func convertFile(in Input, opts Options) (*Output, *Item) {
 	c.convert()
 	if !c.changed {
 		item.Status = StatusUnchanged
+		if len(item.Targets)+len(item.Variables)+len(item.Annotations) > 0 {
+			item.Status = StatusNotConverted
+		}
 	}
 	out, err := ojson.Encode(root)
 	if err != nil {

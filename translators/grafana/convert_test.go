@@ -684,3 +684,23 @@ func TestJaegerTargets(t *testing.T) {
 		})
 	}
 }
+
+func TestDashboardWithOnlyUnsupportedTargetsIsWrittenAsItWas(t *testing.T) {
+	doc := []byte(esPanel("geomap", `{"refId":"A","query":"","metrics":[{"id":"1","type":"count"}],"bucketAggs":[{"id":"2","type":"geohash_grid","field":"geo"}]}`))
+	res := grafana.Convert([]grafana.Input{{File: "geo.json", Data: doc}}, grafana.Options{})
+	item := res.Report.Items[0]
+	if item.Status != grafana.StatusNotConverted {
+		t.Errorf("status %s, want %s", item.Status, grafana.StatusNotConverted)
+	}
+	if s := res.Report.Summary; s.NotConverted != 1 || s.Unchanged != 0 || s.Converted != 0 {
+		t.Errorf("summary %+v", s)
+	}
+	v, _ := ojson.Decode(doc)
+	want, _ := ojson.Encode(v)
+	if !bytes.Equal(res.Dashboards[0].JSON, want) {
+		t.Error("a dashboard with nothing converted was rewritten")
+	}
+	if !res.Report.HasUnsupported() {
+		t.Error("the unsupported target is not counted")
+	}
+}

@@ -15,6 +15,9 @@ import (
 const (
 	StatusFailed    = "failed"
 	StatusUnchanged = "unchanged"
+	// StatusNotConverted marks a dashboard whose Elasticsearch, OpenSearch
+	// or Jaeger targets were all unsupported: it is written as it was.
+	StatusNotConverted = "not_converted"
 )
 
 // Report is the batch report: counts, and one item per dashboard file.
@@ -31,6 +34,9 @@ type Summary struct {
 	// Unchanged counts dashboards with nothing to convert, such as those
 	// already on Loki and Tempo; they are written as they were.
 	Unchanged int `json:"unchanged"`
+	// NotConverted counts dashboards whose old targets were all
+	// unsupported; they are written as they were.
+	NotConverted int `json:"not_converted"`
 	Failed    int `json:"failed"`
 	// Targets counts the Elasticsearch, OpenSearch and Jaeger targets by
 	// fidelity; an unsupported target stays on its old data source.
@@ -68,7 +74,7 @@ type Item struct {
 	Title  string `json:"title"`
 	Output string `json:"output,omitempty"`
 	// Status is exact, approximate or unsupported (the worst target),
-	// unchanged, or failed.
+	// not_converted, unchanged, or failed.
 	Status      string             `json:"status"`
 	Targets     []TargetReport     `json:"targets,omitempty"`
 	Variables   []VariableReport   `json:"variables,omitempty"`
@@ -189,6 +195,8 @@ func (r *Report) finish() {
 			continue
 		case StatusUnchanged:
 			s.Unchanged++
+		case StatusNotConverted:
+			s.NotConverted++
 		default:
 			s.Converted++
 			worst := fidelity.Exact
@@ -234,8 +242,9 @@ func (r *Report) Markdown() []byte {
 	var b strings.Builder
 	s := r.Summary
 	fmt.Fprintf(&b, "# Grafana conversion report\n\n")
-	fmt.Fprintf(&b, "%d dashboard files: %d converted, %d unchanged (nothing on Elasticsearch, OpenSearch or Jaeger), %d failed.\n\n",
-		s.Files, s.Converted, s.Unchanged, s.Failed)
+	fmt.Fprintf(&b, "%d dashboard files: %d converted, %d not converted (every old target unsupported, written as they were), "+
+		"%d unchanged (nothing on Elasticsearch, OpenSearch or Jaeger), %d failed.\n\n",
+		s.Files, s.Converted, s.NotConverted, s.Unchanged, s.Failed)
 	b.WriteString("| | exact | approximate | unsupported |\n|---|---:|---:|---:|\n")
 	for _, row := range []struct {
 		name string
