@@ -39,6 +39,7 @@ demo: build
 bench:
 	$(GO) test ./translators/kibana -run '^$$' -bench 'Corpus$$' -benchmem -count 6 -cpu 1,2
 	$(GO) test ./translators/kibana -run '^$$' -bench Convert10000Dashboards -benchmem -count 3 -timeout 30m
+	$(GO) test ./translators/grafana -run '^$$' -bench Corpus -benchmem -count 6 -cpu 1,2
 
 lint:
 	$(GO) vet ./...

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/obs-migrate/migrate/internal/ojson"
 	"github.com/obs-migrate/migrate/plans"
@@ -67,11 +69,11 @@ func Convert(inputs []Input, opts Options) *Result {
 	if opts.TempoUID == "" {
 		opts.TempoUID = DefaultTempoUID
 	}
+	outs, items := convertAll(inputs, opts)
 	res := &Result{Report: &Report{}}
 	names := map[string]bool{}
-	for i, in := range inputs {
-		out, item := convertFile(in, opts)
-		if out != nil {
+	for i, item := range items {
+		if out := outs[i]; out != nil {
 			// Copies of one dashboard share a title and uid; number them
 			// so no output overwrites another.
 			out.File = uniqueName(names, out.File)
@@ -79,12 +81,43 @@ func Convert(inputs []Input, opts Options) *Result {
 			res.Dashboards = append(res.Dashboards, *out)
 		}
 		res.Report.add(item)
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(inputs))
-		}
 	}
 	res.Report.finish()
 	return res
+}
+
+// convertAll converts the files on every CPU and returns the results in
+// input order, so the output does not depend on scheduling.
+func convertAll(inputs []Input, opts Options) ([]*Output, []*Item) {
+	outs := make([]*Output, len(inputs))
+	items := make([]*Item, len(inputs))
+	next := make(chan int)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(inputs)) {
+		wg.Go(func() {
+			for i := range next {
+				outs[i], items[i] = convertFile(inputs[i], opts)
+				done <- struct{}{}
+			}
+		})
+	}
+	go func() {
+		for i := range inputs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		close(done)
+	}()
+	finished := 0
+	for range done {
+		finished++
+		if opts.Progress != nil {
+			opts.Progress(finished, len(inputs))
+		}
+	}
+	return outs, items
 }
 
 func convertFile(in Input, opts Options) (*Output, *Item) {
