@@ -33,7 +33,7 @@ demo: build
 	./$(BIN) plan apply testdata/plans/demo.yaml --state $(DEMO_OUT)/demo.state.db; \
 		status=$$?; test $$status -eq 0 -o $$status -eq 3
 	./$(BIN) plan status testdata/plans/demo.yaml --state $(DEMO_OUT)/demo.state.db
-	@echo "Dashboards and reports are in $(DEMO_OUT)/translate/kibana/"
+	@echo "Dashboards and reports are in $(DEMO_OUT)/translate/kibana/ and $(DEMO_OUT)/translate/grafana/"
 
 # The benchmarks recorded in docs/benchmarks.md.
 bench:

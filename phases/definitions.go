@@ -31,6 +31,8 @@ func Definitions() map[Phase]*Definition {
 			Phase: Translate,
 			Steps: []Step{
 				{Name: "kibana", Run: translateKibana},
+				{Name: "grafana", Run: translateGrafana},
+				{Name: "alerts", Run: translateAlerts},
 				{Name: "report", Run: translateReport},
 			},
 			Exit: &Gate{Name: "unsupported_reviewed", Check: unsupportedReviewed},

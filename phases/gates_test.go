@@ -73,8 +73,10 @@ func TestInventoryAndTranslateOfflineExport(t *testing.T) {
 	p := testPlan(t)
 	p.Sources.Kibana = &plans.KibanaSource{Export: mustAbs(t, "../testdata/kibana/beats-system-syslog-dashboard-ecs.json")}
 	p.Sources.Grafana = &plans.GrafanaSource{Dashboards: mustAbs(t, "../testdata/grafana")}
+	p.Sources.Alerts = mustAbs(t, "../translators/alerts/testdata/inputs")
 	p.Phases.Translate.Out = t.TempDir()
-	p.Sources.Alerts = ""
+	// The Grafana corpus has PPL and map panels, the alerts a script watch.
+	p.Phases.Translate.MaxUnsupported = 30
 	store := openTestStore(t)
 	defs := Definitions()
 	defs[Deploy] = holdAt(Deploy)
@@ -96,6 +98,24 @@ func TestInventoryAndTranslateOfflineExport(t *testing.T) {
 	written, _ := filepath.Glob(filepath.Join(p.Phases.Translate.Out, "translate", "kibana", "dashboards", "*.json"))
 	if len(written) != 1 {
 		t.Errorf("%d dashboards written, want 1", len(written))
+	}
+	grafanaWritten, _ := filepath.Glob(filepath.Join(p.Phases.Translate.Out, "translate", "grafana", "dashboards", "*.json"))
+	if len(grafanaWritten) != 21 {
+		t.Errorf("%d Grafana dashboards written, want 21", len(grafanaWritten))
+	}
+	rules, _ := filepath.Glob(filepath.Join(p.Phases.Translate.Out, "translate", "alerts", "rules", "*.yaml"))
+	if len(rules) == 0 {
+		t.Error("no rule file written")
+	}
+	var sum TranslateSummary
+	if found, err := getJSON(t.Context(), &Run{Store: store}, artifactTranslate, &sum); !found || err != nil {
+		t.Fatalf("translation summary not stored: %v", err)
+	}
+	if sum.Kibana == nil || sum.Grafana == nil || sum.Alerts == nil || len(sum.Reports) != 3 {
+		t.Errorf("the summary does not combine the three translators: %+v", sum)
+	}
+	if sum.Unsupported == 0 || sum.Unsupported > 30 {
+		t.Errorf("%d unsupported items; the corpus has some, within the limit of 30", sum.Unsupported)
 	}
 }
 

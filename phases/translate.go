@@ -5,16 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/obs-migrate/migrate/internal/files"
+	"github.com/obs-migrate/migrate/translators/alerts"
+	"github.com/obs-migrate/migrate/translators/grafana"
 	"github.com/obs-migrate/migrate/translators/kibana"
 )
 
 // Translate artifacts in the plan state.
 const (
-	artifactTranslateKibana = "translate.kibana"
-	artifactTranslate       = "translate"
+	artifactTranslateKibana  = "translate.kibana"
+	artifactTranslateGrafana = "translate.grafana"
+	artifactTranslateAlerts  = "translate.alerts"
+	artifactTranslate        = "translate"
 )
 
 // maxListedItems bounds the unsupported items a gate lists as evidence.
@@ -25,10 +30,12 @@ type TranslateSummary struct {
 	// Unsupported counts source objects that failed or are unsupported.
 	Unsupported int `json:"unsupported"`
 	// Items names the first of them.
-	Items   []string        `json:"items,omitempty"`
-	Reports []string        `json:"reports,omitempty"`
-	Kibana  *kibana.Summary `json:"kibana,omitempty"`
-	At      time.Time       `json:"at"`
+	Items   []string         `json:"items,omitempty"`
+	Reports []string         `json:"reports,omitempty"`
+	Kibana  *kibana.Summary  `json:"kibana,omitempty"`
+	Grafana *grafana.Summary `json:"grafana,omitempty"`
+	Alerts  *alerts.Summary  `json:"alerts,omitempty"`
+	At      time.Time        `json:"at"`
 }
 
 // translateOut is the folder of the phase's outputs.
@@ -74,14 +81,8 @@ func translateKibana(ctx context.Context, r *Run) (string, error) {
 	for _, d := range res.Dashboards {
 		writes[filepath.Join("dashboards", d.File)] = d.JSON
 	}
-	if r.DryRun {
-		r.Would("write %d dashboards and the Kibana report to %s", len(res.Dashboards), out)
-	} else {
-		for name, data := range writes {
-			if err := files.WriteAtomic(filepath.Join(out, name), data); err != nil {
-				return "", err
-			}
-		}
+	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d dashboards and the Kibana report", len(res.Dashboards))); err != nil {
+		return "", err
 	}
 
 	sum := TranslateSummary{Kibana: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
@@ -101,19 +102,160 @@ func translateKibana(ctx context.Context, r *Run) (string, error) {
 		s.Dashboards, s.Objects, s.Panels.Exact, s.Panels.Approximate, s.Panels.Unsupported, sum.Unsupported), nil
 }
 
-// translateReport combines the translators' results for the gate.
-func translateReport(ctx context.Context, r *Run) (string, error) {
-	total := TranslateSummary{At: r.Now().UTC()}
-	var k TranslateSummary
-	found, err := getJSON(ctx, r, artifactTranslateKibana, &k)
+// writeOutputs writes files under out, or under --dry-run says what it
+// would write.
+func writeOutputs(r *Run, out string, writes map[string][]byte, what string) error {
+	if r.DryRun {
+		r.Would("write %s to %s", what, out)
+		return nil
+	}
+	for name, data := range writes {
+		if err := files.WriteAtomic(filepath.Join(out, name), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSources reads every file with one of exts under a plan path. A file
+// that cannot be read fails the step, so nothing is skipped silently.
+func readSources(r *Run, key, path string, exts []string) (map[string][]byte, []string, error) {
+	names, errs := files.Find([]string{r.Plan.Path(path)}, exts)
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("reading %s: %w", key, errs[0])
+	}
+	if len(names) == 0 {
+		return nil, nil, fmt.Errorf("%s %s has no %s file", key, path, strings.Join(exts, " or "))
+	}
+	data := make(map[string][]byte, len(names))
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		data[name] = b
+	}
+	return data, names, nil
+}
+
+func translateGrafana(ctx context.Context, r *Run) (string, error) {
+	src := r.Plan.Sources.Grafana
+	if src == nil || src.Dashboards == "" {
+		return "skipped: the plan has no sources.grafana.dashboards", nil
+	}
+	data, names, err := readSources(r, "sources.grafana.dashboards", src.Dashboards, []string{".json"})
 	if err != nil {
 		return "", err
 	}
-	if found {
-		total.Unsupported += k.Unsupported
-		total.Items = append(total.Items, k.Items...)
-		total.Reports = append(total.Reports, k.Reports...)
-		total.Kibana = k.Kibana
+	inputs := make([]grafana.Input, len(names))
+	for i, name := range names {
+		inputs[i] = grafana.Input{File: name, Data: data[name]}
+	}
+	opts := grafana.Options{Mappings: r.Plan.Logs}
+	if g := r.Plan.Targets.Grafana; g != nil {
+		opts.LokiUID, opts.TempoUID = g.LokiUID, g.TempoUID
+	}
+	res := grafana.Convert(inputs, opts)
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+
+	out := translateOut(r, "grafana")
+	reportJSON, err := res.Report.JSON()
+	if err != nil {
+		return "", err
+	}
+	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
+	for _, d := range res.Dashboards {
+		writes[filepath.Join("dashboards", d.File)] = d.JSON
+	}
+	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d dashboards and the Grafana report", len(res.Dashboards))); err != nil {
+		return "", err
+	}
+
+	sum := TranslateSummary{Grafana: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
+	for _, it := range res.Report.Items {
+		switch it.Status {
+		case grafana.StatusFailed, grafana.StatusNotConverted, "unsupported":
+			sum.Unsupported++
+			if len(sum.Items) < maxListedItems {
+				sum.Items = append(sum.Items, fmt.Sprintf("grafana dashboard %s %q: %s", it.Source, it.Title, it.Status))
+			}
+		}
+	}
+	if err := putJSON(ctx, r, artifactTranslateGrafana, sum); err != nil {
+		return "", err
+	}
+	s := res.Report.Summary
+	return fmt.Sprintf("%d dashboards converted, %d not converted, %d unchanged, %d failed; targets %d exact, %d approximate, %d unsupported",
+		s.Converted, s.NotConverted, s.Unchanged, s.Failed, s.Targets.Exact, s.Targets.Approximate, s.Targets.Unsupported), nil
+}
+
+func translateAlerts(ctx context.Context, r *Run) (string, error) {
+	if r.Plan.Sources.Alerts == "" {
+		return "skipped: the plan has no sources.alerts", nil
+	}
+	data, names, err := readSources(r, "sources.alerts", r.Plan.Sources.Alerts, []string{".json", ".ndjson"})
+	if err != nil {
+		return "", err
+	}
+	inputs := make([]alerts.Input, len(names))
+	for i, name := range names {
+		inputs[i] = alerts.Input{File: name, Data: data[name]}
+	}
+	res := alerts.Convert(inputs, alerts.Options{Mappings: r.Plan.Logs})
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+
+	out := translateOut(r, "alerts")
+	reportJSON, err := res.Report.JSON()
+	if err != nil {
+		return "", err
+	}
+	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
+	for _, f := range res.Files {
+		writes[filepath.Join("rules", f.File)] = f.YAML
+	}
+	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d rule files and the alerts report", len(res.Files))); err != nil {
+		return "", err
+	}
+
+	sum := TranslateSummary{Alerts: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
+	for _, it := range res.Report.Items {
+		if it.Status == alerts.StatusFailed || it.Status == "unsupported" {
+			sum.Unsupported++
+			if len(sum.Items) < maxListedItems {
+				sum.Items = append(sum.Items, fmt.Sprintf("alert %s %s %q: %s", it.Kind, it.ID, it.Name, it.Status))
+			}
+		}
+	}
+	if err := putJSON(ctx, r, artifactTranslateAlerts, sum); err != nil {
+		return "", err
+	}
+	s := res.Report.Summary
+	return fmt.Sprintf("%d rules written to %d files; rules %d exact, %d approximate, %d unsupported; %d objects failed",
+		s.RulesWritten, s.RuleFiles, s.Rules.Exact, s.Rules.Approximate, s.Rules.Unsupported, s.Failed), nil
+}
+
+// translateReport combines the translators' results for the gate.
+func translateReport(ctx context.Context, r *Run) (string, error) {
+	total := TranslateSummary{At: r.Now().UTC()}
+	for _, artifact := range []string{artifactTranslateKibana, artifactTranslateGrafana, artifactTranslateAlerts} {
+		var part TranslateSummary
+		found, err := getJSON(ctx, r, artifact, &part)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			continue
+		}
+		total.Unsupported += part.Unsupported
+		total.Items = append(total.Items, part.Items...)
+		total.Reports = append(total.Reports, part.Reports...)
+		total.Kibana = cmpOr(total.Kibana, part.Kibana)
+		total.Grafana = cmpOr(total.Grafana, part.Grafana)
+		total.Alerts = cmpOr(total.Alerts, part.Alerts)
 	}
 	if len(total.Items) > maxListedItems {
 		total.Items = total.Items[:maxListedItems]
@@ -122,6 +264,14 @@ func translateReport(ctx context.Context, r *Run) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d unsupported or failed items across all translators", total.Unsupported), nil
+}
+
+// cmpOr returns a unless it is nil.
+func cmpOr[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // unsupportedReviewed is the translate exit gate: unsupported items within
