@@ -2,7 +2,11 @@ package logql
 
 import (
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/obs-migrate/migrate/plans"
+	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
 func TestPercentToQuantile(t *testing.T) {
@@ -50,4 +54,46 @@ func FuzzMatchesEmpty(f *testing.F) {
 			t.Fatalf("matchesEmpty(%q) = %v, regexp says %v", p, got, want)
 		}
 	})
+}
+
+func TestMetricRepeatedFieldsAppearOnce(t *testing.T) {
+	s := NewSchema(plans.DefaultLogMapping(), false, nil)
+	base := &LogQuery{Selector: []Matcher{{Name: "app", Op: "=", Value: "a"}}, Post: []string{`| host!=""`}}
+	expr, _, err := s.Metric(base, MetricSpec{Agg: AggCardinality, Field: "host", GroupBy: []string{"host", "host"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(expr, `host!=""`); n != 1 {
+		t.Errorf("%s: host!=\"\" appears %d times, want once", expr, n)
+	}
+	if strings.Contains(expr, "host, host") {
+		t.Errorf("%s: the grouping repeats host", expr)
+	}
+}
+
+func TestMetricUnwrapOfTextIsApproximate(t *testing.T) {
+	m := plans.DefaultLogMapping()
+	m.Fields = map[string]string{"host": "keyword", "bytes": "long"}
+	s := NewSchema(m, true, nil)
+	base := &LogQuery{Selector: []Matcher{{Name: "app", Op: "=", Value: "a"}}}
+	_, reasons, err := s.Metric(base, MetricSpec{Agg: AggMax, Field: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasReason(reasons, "unwrap_not_numeric") {
+		t.Errorf("max of a keyword field: reasons %v lack unwrap_not_numeric", reasons)
+	}
+	_, reasons, _ = s.Metric(base, MetricSpec{Agg: AggMax, Field: "bytes"})
+	if hasReason(reasons, "unwrap_not_numeric") {
+		t.Error("max of a long field is flagged")
+	}
+}
+
+func hasReason(rs fidelity.Reasons, code string) bool {
+	for _, r := range rs {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package logql
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,10 +65,14 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 		if err != nil {
 			return "", reasons, err
 		}
+		if slices.Contains(by, name) {
+			// Two buckets on one field split nothing further.
+			continue
+		}
 		by = append(by, name)
 		// A terms aggregation leaves out documents without the field;
 		// sum by would give them a series with an empty label.
-		q.Post = append(q.Post, "| "+name+`!=""`)
+		addPost(q, "| "+name+`!=""`)
 	}
 	if interval != instantRange {
 		reasons.Addf(fidelity.Approximate, "bucket_alignment",
@@ -93,6 +98,10 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 		if err != nil {
 			return "", reasons, err
 		}
+		if ref := s.resolve(spec.Field); ref.esType != "" && ref.family != famNumber {
+			reasons.Addf(fidelity.Approximate, "unwrap_not_numeric",
+				"%s is a %s field: unwrap reads its values as numbers and drops the lines where they are not", spec.Field, ref.esType)
+		}
 		unwrapped := logText() + " | unwrap " + name + ` | __error__=""`
 		fn := string(spec.Agg) + "_over_time("
 		if spec.Agg == AggPercentile {
@@ -107,10 +116,15 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 			return "", reasons, err
 		}
 		// Elasticsearch's cardinality does not count a missing value.
-		q.Post = append(q.Post, "| "+name+`!=""`)
+		addPost(q, "| "+name+`!=""`)
 		reasons.Addf(fidelity.Approximate, "cardinality_per_step",
 			"unique count of %s counts distinct values per step; Elasticsearch's cardinality is a HyperLogLog estimate over each bucket", spec.Field)
-		inner := append([]string{name}, by...)
+		inner := []string{name}
+		for _, b := range by {
+			if b != name {
+				inner = append(inner, b)
+			}
+		}
 		expr = fmt.Sprintf("count%s (sum by (%s) (count_over_time(%s [%s])))",
 			byClause(by), strings.Join(inner, ", "), logText(), interval)
 	default:
@@ -123,8 +137,13 @@ func (s *Schema) Metric(base *LogQuery, spec MetricSpec) (string, fidelity.Reaso
 			fn = "bottomk"
 		}
 		expr = fn + "(" + strconv.Itoa(spec.TopN) + ", " + expr + ")"
+		which := "top"
+		if spec.Bottom {
+			which = "bottom"
+		}
 		reasons.Addf(fidelity.Approximate, "topk_per_step",
-			"%s keeps the top %d series at each step; Elasticsearch's terms aggregation picks the top %d over the whole range", fn, spec.TopN, spec.TopN)
+			"%s keeps the %s %d series at each step; Elasticsearch's terms aggregation picks the %s %d over the whole range",
+			fn, which, spec.TopN, which, spec.TopN)
 	}
 	return expr, reasons, nil
 }
@@ -150,6 +169,13 @@ func (s *Schema) requireLabel(q *LogQuery, field, purpose string) (string, error
 		return "", fmt.Errorf("cannot %s %s: it is the log line, not a label", purpose, field)
 	}
 	return "", fmt.Errorf("cannot %s %s: it is not a label or structured metadata, and the mapping's parser is none", purpose, field)
+}
+
+// addPost appends a filter after the parser unless the query has it.
+func addPost(q *LogQuery, filter string) {
+	if !slices.Contains(q.Post, filter) {
+		q.Post = append(q.Post, filter)
+	}
 }
 
 func byClause(by []string) string {
