@@ -151,7 +151,7 @@ func translateGrafana(ctx context.Context, r *Run) (string, error) {
 	for i, name := range names {
 		inputs[i] = grafana.Input{File: name, Data: data[name]}
 	}
-	opts := grafana.Options{Mappings: r.Plan.Logs}
+	opts := grafana.Options{Mappings: r.Plan.Logs, Index: src.Index}
 	if g := r.Plan.Targets.Grafana; g != nil {
 		opts.LokiUID, opts.TempoUID = g.LokiUID, g.TempoUID
 	}

@@ -75,7 +75,10 @@ type GrafanaSource struct {
 	Token Secret `yaml:"token" json:"token,omitempty"`
 	// Dashboards is a dashboard JSON file or a folder of them.
 	Dashboards string `yaml:"dashboards" json:"dashboards,omitempty"`
-	TLS        TLS    `yaml:"tls" json:"tls"`
+	// Index is the index pattern of the Elasticsearch data source the
+	// dashboards read; it selects the logs entry when there are several.
+	Index string `yaml:"index" json:"index,omitempty"`
+	TLS   TLS    `yaml:"tls" json:"tls"`
 }
 
 // JaegerSource is the Jaeger query service and collector.

@@ -17,6 +17,7 @@ import (
 
 type translateGrafanaFlags struct {
 	out, mapping, report string
+	index                string
 	lokiUID, tempoUID    string
 	datasources          []string
 	strict               bool
@@ -54,6 +55,7 @@ or any target is unsupported.`,
 	}
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the converted dashboards (required; created if missing)")
 	cmd.Flags().StringVar(&f.mapping, "mapping", "", "YAML file with the logs mapping: a whole plan or only a top-level logs list")
+	cmd.Flags().StringVar(&f.index, "index", "", "index name or pattern that selects the entry of --mapping when it has several, such as filebeat-*")
 	cmd.Flags().StringVar(&f.lokiUID, "loki-uid", "", "uid of the Loki data source (default \"loki\", or targets.grafana.loki_uid of the plan)")
 	cmd.Flags().StringVar(&f.tempoUID, "tempo-uid", "", "uid of the Tempo data source (default \"tempo\", or targets.grafana.tempo_uid of the plan)")
 	cmd.Flags().StringArrayVar(&f.datasources, "datasource", nil, "NAME=TYPE: the data source named NAME (or with uid NAME) is of TYPE elasticsearch, opensearch, jaeger, loki or tempo; repeat for several")
@@ -93,12 +95,19 @@ func (a *app) runTranslateGrafana(f translateGrafanaFlags, paths []string) error
 		}
 		opts.DataSources[name] = typ
 	}
+	opts.Index = f.index
+	if f.index != "" && f.mapping == "" {
+		a.log.Warn("--index selects an entry of --mapping and has no effect without it", "index", f.index)
+	}
 	if f.mapping != "" {
 		settings, err := plans.LoadTranslateSettings(f.mapping)
 		if err != nil {
 			return usageError("--mapping: %v", err)
 		}
 		opts.Mappings = settings.Logs
+		if len(opts.Mappings) > 1 && f.index == "" {
+			a.log.Warn("the mapping has several logs entries; pass --index to pick the one these dashboards read, or every selector stays unmapped", "entries", len(opts.Mappings))
+		}
 		if opts.LokiUID == "" {
 			opts.LokiUID = settings.LokiUID
 		}
@@ -140,7 +149,8 @@ func (a *app) runTranslateGrafana(f translateGrafanaFlags, paths []string) error
 	}
 	for _, d := range res.Dashboards {
 		if err := files.WriteAtomic(filepath.Join(f.out, d.File), d.JSON); err != nil {
-			return err
+			// The dashboard is reported as failed; the batch goes on.
+			res.Report.WriteFailed(d.File, err)
 		}
 	}
 	if f.report != "" {
@@ -163,8 +173,15 @@ func (a *app) runTranslateGrafana(f translateGrafanaFlags, paths []string) error
 		if it.Status == grafana.StatusFailed {
 			a.log.Warn("dashboard failed", "err", it.Error)
 		}
+		if len(it.UnknownDataSources) > 0 {
+			a.log.Warn("targets on data sources of unknown type were left alone; pass --datasource NAME=TYPE for any that is Elasticsearch, OpenSearch or Jaeger",
+				"file", it.Source, "datasources", strings.Join(it.UnknownDataSources, ", "))
+		}
 	}
-	a.log.Info("grafana batch done", "files", s.Files, "converted", s.Converted, "unchanged", s.Unchanged, "failed", s.Failed,
+	for _, name := range res.UnusedDataSources {
+		a.log.Warn("no dashboard refers to the --datasource name; check its spelling against the dashboards' datasource fields", "name", name)
+	}
+	a.log.Info("grafana batch done", "files", s.Files, "converted", s.Converted, "not_converted", s.NotConverted, "unchanged", s.Unchanged, "failed", s.Failed,
 		"targets_exact", s.Targets.Exact, "targets_approximate", s.Targets.Approximate, "targets_unsupported", s.Targets.Unsupported,
 		"out", f.out)
 	if f.strict && (res.Report.Failed() || res.Report.HasUnsupported() || len(readErrs) > 0) {

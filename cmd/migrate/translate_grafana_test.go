@@ -136,3 +136,50 @@ func TestTranslateGrafanaCopiesDoNotOverwrite(t *testing.T) {
 		t.Errorf("two copies of one dashboard wrote %d files", len(written))
 	}
 }
+
+func TestTranslateGrafanaWriteFailureIsReported(t *testing.T) {
+	out := t.TempDir()
+	one := filepath.Join(grafanaCorpus, "simp-es-ssh.json")
+	// A folder where the first dashboard's file would go makes that write
+	// fail; the report must say so and the batch must go on.
+	code, _, _ := runCLI(t, "", "translate", "grafana", one, "--out", out)
+	if code != exitOK {
+		t.Fatalf("first run exit %d", code)
+	}
+	written, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(written) != 1 {
+		t.Fatalf("%d files written", len(written))
+	}
+	if err := os.Remove(written[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(written[0], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, _, errOut := runCLI(t, "", "translate", "grafana", one, filepath.Join(grafanaCorpus, "simp-es-home.json"), "--out", out, "--report", report)
+	if code != exitOK {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Summary struct{ Failed, Converted int } `json:"summary"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Failed != 1 || r.Summary.Converted != 1 {
+		t.Errorf("summary %+v, want the unwritable dashboard failed and the other converted", r.Summary)
+	}
+}
+
+func TestTranslateGrafanaWarnsOnUnusedDataSourceName(t *testing.T) {
+	one := filepath.Join(grafanaCorpus, "simp-es-ssh.json")
+	_, _, errOut := runCLI(t, "", "translate", "grafana", one, "--out", t.TempDir(), "--datasource", "Nope=elasticsearch")
+	if !strings.Contains(errOut, "no dashboard refers to the --datasource name") || !strings.Contains(errOut, "Nope") {
+		t.Errorf("stderr %q does not warn about the unused name", errOut)
+	}
+}

@@ -21,7 +21,7 @@ func (c *dashConv) convertAnnotations() {
 		}
 		ds, _ := o.Get("datasource")
 		kind := c.res.kind(ds)
-		if kind == KindUnknown && o.String("query") != "" && o.String("timeField") != "" {
+		if kind == KindUnknown && esAnnotationShape(o) {
 			kind = KindElasticsearch
 		}
 		if !kind.logsSource() {
@@ -31,13 +31,51 @@ func (c *dashConv) convertAnnotations() {
 	}
 }
 
+// esAnnotationShape reports whether an annotation with an unknown data
+// source has Elasticsearch's annotation fields.
+func esAnnotationShape(o *ojson.Object) bool {
+	_, hasQuery := o.Get("query")
+	if t := o.Object("target"); t != nil {
+		_, hasQuery = t.Get("query")
+	}
+	if !hasQuery {
+		return false
+	}
+	for _, k := range []string{"timeField", "textField", "tagsField", "titleField"} {
+		if _, ok := o.Get(k); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// annotationQuery returns the Lucene query: Grafana 8 and later keep it in
+// target.query, which wins over the older top-level query.
+func annotationQuery(o *ojson.Object) (string, error) {
+	if t := o.Object("target"); t != nil {
+		if _, ok := t.Get("query"); ok {
+			return queryString(t)
+		}
+	}
+	return queryString(o)
+}
+
 func (c *dashConv) convertAnnotation(o *ojson.Object, ds any) {
-	report := AnnotationReport{Name: o.String("name"), Original: o.String("query")}
-	q, err := parseLucene(o.String("query"))
+	query, err := annotationQuery(o)
+	report := AnnotationReport{Name: o.String("name"), Original: query}
+	if err != nil {
+		report.Reasons.Addf(fidelity.Unsupported, "query_not_text", "%v", err)
+		report.Fidelity = fidelity.Unsupported
+		c.item.Annotations = append(c.item.Annotations, report)
+		c.keepRef(ds)
+		return
+	}
+	q, err := parseLucene(query)
 	if err != nil {
 		report.Reasons.Addf(fidelity.Unsupported, "syntax_error", "%v", err)
 		report.Fidelity = fidelity.Unsupported
 		c.item.Annotations = append(c.item.Annotations, report)
+		c.keepRef(ds)
 		return
 	}
 	r := translators.TranslateParsed(q, c.schema)
@@ -45,11 +83,19 @@ func (c *dashConv) convertAnnotation(o *ojson.Object, ds any) {
 	if r.Log == nil {
 		report.Fidelity = fidelity.Unsupported
 		c.item.Annotations = append(c.item.Annotations, report)
+		c.keepRef(ds)
 		return
 	}
 	expr := r.Log.String()
 	o.Set("datasource", c.lokiRef(ds))
 	o.Set("expr", expr)
+	if t := o.Object("target"); t != nil {
+		// Grafana reads a Loki annotation's query from target.expr first.
+		lt := ojson.NewObject()
+		lt.Set("expr", expr)
+		lt.Set("refId", orDefault(t.String("refId"), "Anno"))
+		o.Set("target", lt)
+	}
 	if f := o.String("textField"); f != "" {
 		o.Set("textFormat", "{{"+c.schema.LabelName(f)+"}}")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/obs-migrate/migrate/internal/grammar/grammartest"
 	"github.com/obs-migrate/migrate/internal/ojson"
 	"github.com/obs-migrate/migrate/plans"
+	"github.com/obs-migrate/migrate/translators/fidelity"
 	"github.com/obs-migrate/migrate/translators/grafana"
 	"github.com/obs-migrate/migrate/translators/traceql"
 )
@@ -702,5 +703,237 @@ func TestDashboardWithOnlyUnsupportedTargetsIsWrittenAsItWas(t *testing.T) {
 	}
 	if !res.Report.HasUnsupported() {
 		t.Error("the unsupported target is not counted")
+	}
+}
+
+func TestHostileUIDCannotNameAPath(t *testing.T) {
+	for _, uid := range []string{"/../../../../tmp/x/PWNED", strings.Repeat("a", 300), "a\\b:c*d"} {
+		doc := `{"uid":` + strconvQuote(uid) + `,"title":"T","panels":[]}`
+		res := grafana.Convert([]grafana.Input{{File: "u.json", Data: []byte(doc)}}, grafana.Options{})
+		name := res.Dashboards[0].File
+		if strings.ContainsAny(name, `/\:*`) || len(name) > 100 {
+			t.Errorf("uid %.40q gives the file name %q", uid, name)
+		}
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestVariableStillUsedByOldTargetsKeepsListingThem(t *testing.T) {
+	doc := `{"uid":"v","title":"V","templating":{"list":[{"name":"ds","type":"datasource","query":"elasticsearch","current":{"text":"es","value":"es"}}]},
+	"panels":[{"type":"timeseries","datasource":"$ds","targets":[
+		{"refId":"A","query":"a:1","metrics":[{"id":"1","type":"count"}],"bucketAggs":[{"id":"2","type":"date_histogram"}]},
+		{"refId":"B","queryType":"PPL","query":"source=logs"}]}]}`
+	got := convertOne(t, doc, grafana.Options{LokiUID: "lk"})
+	v := asList(got.dash["templating"].(map[string]any)["list"])[0].(map[string]any)
+	if v["query"] != "elasticsearch" {
+		t.Errorf("the variable lists %v, want elasticsearch while the PPL target uses it", v["query"])
+	}
+	targets := asList(got.panels[0]["targets"])
+	if ds := targets[0].(map[string]any)["datasource"].(map[string]any); ds["type"] != "loki" || ds["uid"] != "lk" {
+		t.Errorf("the converted target names %v, want the Loki uid itself", ds)
+	}
+	if ds := targets[1].(map[string]any)["datasource"]; ds != "$ds" {
+		t.Errorf("the PPL target names %v, want $ds", ds)
+	}
+	if len(got.item.Notes) == 0 {
+		t.Error("no note says why the variable still lists Elasticsearch")
+	}
+}
+
+func TestInputStillUsedByOldTargetsIsKept(t *testing.T) {
+	doc := `{"__inputs":[{"name":"DS_ES","type":"datasource","pluginId":"elasticsearch","pluginName":"Elasticsearch"}],
+	"__requires":[{"type":"datasource","id":"elasticsearch","name":"Elasticsearch"}],"uid":"i","title":"I","panels":[
+		{"type":"graph","datasource":"${DS_ES}","targets":[{"refId":"A","query":"x:1"}]},
+		{"type":"table","datasource":"${DS_ES}","targets":[{"refId":"A","queryType":"PPL","query":"source=x"}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	in := asList(got.dash["__inputs"])[0].(map[string]any)
+	if in["pluginId"] != "elasticsearch" {
+		t.Errorf("input plugin %v, want elasticsearch while a PPL panel uses it", in["pluginId"])
+	}
+	if req := asList(got.dash["__requires"])[0].(map[string]any); req["id"] != "elasticsearch" {
+		t.Errorf("requires %v, want elasticsearch kept", req["id"])
+	}
+	if ds := got.panels[0]["datasource"].(map[string]any); ds["uid"] != grafana.DefaultLokiUID {
+		t.Errorf("the converted panel names %v, want the Loki uid", ds)
+	}
+}
+
+func TestConvertedTargetsNameLokiInMixedPanels(t *testing.T) {
+	doc := `{"uid":"m","title":"M","panels":[{"type":"timeseries","datasource":{"type":"elasticsearch","uid":"es"},"targets":[
+		{"refId":"A","query":"level:error","metrics":[{"id":"1","type":"count"}],"bucketAggs":[{"id":"2","type":"date_histogram"}]},
+		{"refId":"B","queryType":"PPL","query":"source=x"}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	a := asList(got.panels[0]["targets"])[0].(map[string]any)
+	ds, _ := a["datasource"].(map[string]any)
+	if ds["type"] != "loki" {
+		t.Errorf("the Loki target in a Mixed panel names %v", a["datasource"])
+	}
+}
+
+func TestUntouchedRefIDsAreKept(t *testing.T) {
+	doc := `{"uid":"r","title":"R","panels":[{"type":"timeseries","datasource":{"type":"datasource","uid":"-- Mixed --"},"targets":[
+		{"refId":"A","datasource":{"type":"elasticsearch","uid":"es"},"metrics":[{"id":"1","type":"percentiles","field":"d","settings":{"percents":["50","99"]}}],"bucketAggs":[{"id":"2","type":"date_histogram"}]},
+		{"refId":"A2","datasource":{"type":"prometheus","uid":"p"},"expr":"up"},
+		{"refId":"B","datasource":{"type":"__expr__","uid":"__expr__"},"expression":"$A2 * 2","type":"math"}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	var ids []string
+	for _, tg := range asList(got.panels[0]["targets"]) {
+		m := tg.(map[string]any)
+		ids = append(ids, m["refId"].(string))
+		if m["expr"] == "up" && m["refId"] != "A2" {
+			t.Errorf("the Prometheus target was renamed %v", m["refId"])
+		}
+	}
+	if strings.Join(ids, ",") != "A,A3,A2,B" {
+		t.Errorf("refIds %v, want A,A3,A2,B", ids)
+	}
+}
+
+func TestBadPercentsAndSizes(t *testing.T) {
+	target := `{"refId":"A","metrics":[{"id":"1","type":"percentiles","field":"d","settings":{"percents":["-5","NaN","Inf","101","abc","99"]}}],
+		"bucketAggs":[{"id":"3","type":"terms","field":"h","settings":{"size":"9223372036854775807"}},{"id":"4","type":"terms","field":"g","settings":{"size":"10"}},{"id":"2","type":"date_histogram"}]}`
+	got := convertOne(t, esPanel("timeseries", target), grafana.Options{})
+	qs := exprs(got.panels[0])
+	if len(qs) != 1 || !strings.HasPrefix(qs[0], "topk(500, quantile_over_time(0.99,") {
+		t.Errorf("queries %q: want one topk(500) over p99", qs)
+	}
+	if !reasonCodes(got.item)["percentile_invalid"] {
+		t.Error("the invalid percents are not reported")
+	}
+}
+
+func TestTermsVariableFilters(t *testing.T) {
+	doc := `{"uid":"t","title":"T","panels":[],"templating":{"list":[
+		{"name":"h","type":"query","datasource":{"type":"elasticsearch","uid":"es"},"query":"{\"find\":\"terms\",\"field\":\"host.name\",\"query\":\"log.level:error AND status:500\"}"},
+		{"name":"bad","type":"query","datasource":{"type":"elasticsearch","uid":"es"},"query":"{\"find\":\"terms\",\"field\":\"host.name\",\"query\":\"a:(\"}"},
+		{"name":"all","type":"query","datasource":{"type":"elasticsearch","uid":"es"},"query":"{\"find\":\"terms\",\"field\":\"user.id.keyword\"}","current":{"text":"All","value":["$__all"]}}]}}`
+	m := testMapping[0]
+	m.Labels = map[string]string{"host": "host.name", "level": "log.level"}
+	got := convertOne(t, doc, grafana.Options{Mappings: []plans.LogMapping{m}})
+	byName := map[string]grafana.VariableReport{}
+	for _, v := range got.item.Variables {
+		byName[v.Name] = v
+	}
+	if v := byName["h"]; v.Fidelity.String() != "approximate" || !hasCode(v.Reasons, "variable_filter_dropped") {
+		t.Errorf("h: %s %v, want approximate with variable_filter_dropped", v.Fidelity, v.Reasons)
+	}
+	if v := byName["bad"]; v.Fidelity.String() != "unsupported" {
+		t.Errorf("bad: %s, want unsupported", v.Fidelity)
+	}
+	list := asList(got.dash["templating"].(map[string]any)["list"])
+	if bad := list[1].(map[string]any); bad["type"] != "query" || bad["datasource"].(map[string]any)["type"] != "elasticsearch" {
+		t.Errorf("the untranslatable variable changed: %v", bad)
+	}
+	if all := list[2].(map[string]any); all["type"] != "textbox" || all["query"] != ".*" {
+		t.Errorf("the All variable became %v %v, want a text box at .*", all["type"], all["query"])
+	}
+	for _, r := range byName["all"].Reasons {
+		if strings.Contains(r.Message, ".keyword") {
+			t.Errorf("advice names the keyword subfield: %s", r.Message)
+		}
+	}
+}
+
+func hasCode(rs []fidelity.Reason, code string) bool {
+	for _, r := range rs {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func TestQueryThatIsNotText(t *testing.T) {
+	for _, q := range []string{`12345`, `{"a":1}`, `["x"]`} {
+		got := convertOne(t, esPanel("timeseries", `{"refId":"A","query":`+q+`,"metrics":[{"id":"1","type":"count"}],"bucketAggs":[]}`), grafana.Options{})
+		if tr := got.item.Targets[0]; tr.Fidelity.String() != "unsupported" || !hasCode(tr.Reasons, "query_not_text") {
+			t.Errorf("query %s: %s %v", q, tr.Fidelity, tr.Reasons)
+		}
+	}
+}
+
+func TestUnknownAndUnusedDataSources(t *testing.T) {
+	doc := `{"uid":"u","title":"U","panels":[
+		{"type":"graph","datasource":"Elastic Logs","targets":[{"refId":"A","query":"level:error"}]},
+		{"type":"graph","datasource":"Prom","targets":[{"refId":"A","expr":"up"}]}]}`
+	res := grafana.Convert([]grafana.Input{{File: "u.json", Data: []byte(doc)}}, grafana.Options{DataSources: map[string]string{"Nope": "elasticsearch"}})
+	it := res.Report.Items[0]
+	if strings.Join(it.UnknownDataSources, ",") != "Elastic Logs" {
+		t.Errorf("unknown data sources %v, want [Elastic Logs]", it.UnknownDataSources)
+	}
+	if strings.Join(res.UnusedDataSources, ",") != "Nope" {
+		t.Errorf("unused --datasource names %v, want [Nope]", res.UnusedDataSources)
+	}
+}
+
+func TestNamesRecognisedByShapeCarryToVariables(t *testing.T) {
+	doc := `{"uid":"s","title":"S","templating":{"list":[{"name":"Filters","type":"adhoc","datasource":"logs-es"},
+		{"name":"host","type":"query","datasource":null,"query":"{\"find\":\"terms\",\"field\":\"host\"}"}]},
+	"annotations":{"list":[{"name":"n","datasource":"logs-es","query":"x:1","textField":"message"}]},
+	"panels":[{"type":"graph","datasource":"logs-es","targets":[{"refId":"A","query":"","metrics":[{"id":"1","type":"count"}],"bucketAggs":[{"id":"2","type":"date_histogram"}]}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	if len(got.item.Variables) != 2 || len(got.item.Annotations) != 1 {
+		t.Errorf("%d variables and %d annotations converted, want 2 and 1", len(got.item.Variables), len(got.item.Annotations))
+	}
+}
+
+func TestCopiesGetDistinctUIDs(t *testing.T) {
+	doc := []byte(esPanel("timeseries", `{"refId":"A","query":"","metrics":[{"id":"1","type":"count"}],"bucketAggs":[]}`))
+	res := grafana.Convert([]grafana.Input{{File: "a/d.json", Data: doc}, {File: "b/d.json", Data: doc}}, grafana.Options{})
+	if a, b := res.Dashboards[0].UID, res.Dashboards[1].UID; a == b {
+		t.Errorf("two copies share uid %s", a)
+	}
+	if res.Dashboards[0].File == res.Dashboards[1].File {
+		t.Error("two copies share a file name")
+	}
+	var second map[string]any
+	if err := json.Unmarshal(res.Dashboards[1].JSON, &second); err != nil || second["uid"] != res.Dashboards[1].UID {
+		t.Errorf("the second copy's JSON has uid %v, want %s", second["uid"], res.Dashboards[1].UID)
+	}
+}
+
+func TestRepeatedPanelCopiesAreReportedOnce(t *testing.T) {
+	target := `{"refId":"A","query":"","metrics":[{"id":"1","type":"count"}],"bucketAggs":[]}`
+	doc := `{"uid":"r","title":"R","panels":[
+		{"id":1,"type":"graph","repeat":"host","datasource":{"type":"elasticsearch","uid":"es"},"targets":[` + target + `]},
+		{"id":2,"type":"graph","repeatPanelId":1,"datasource":{"type":"elasticsearch","uid":"es"},"targets":[` + target + `]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	if len(got.item.Targets) != 1 {
+		t.Errorf("%d targets reported, want the source panel's only", len(got.item.Targets))
+	}
+	if len(exprs(got.panels[1])) != 1 {
+		t.Error("the copy was not converted")
+	}
+}
+
+func TestMarkdownEscapesSourceText(t *testing.T) {
+	target := `{"refId":"A|B\n## injected","query":"","metrics":[{"id":"1","type":"count"}],"bucketAggs":[]}`
+	doc := `{"uid":"x","title":"<b>T</b>","panels":[{"type":"graph","title":"p\n# h","datasource":{"type":"elasticsearch","uid":"es"},"targets":[` + target + `]}]}`
+	res := grafana.Convert([]grafana.Input{{File: "x.json", Data: []byte(doc)}}, grafana.Options{})
+	for _, line := range strings.Split(string(res.Report.Markdown()), "\n") {
+		if strings.HasPrefix(line, "## injected") || strings.HasPrefix(line, "# h") || strings.Contains(line, "<b>") {
+			t.Errorf("source text escaped the report's markup: %q", line)
+		}
+	}
+}
+
+func TestTagsThatAreNotAListAreKept(t *testing.T) {
+	doc := `{"uid":"x","title":"T","tags":"notalist","panels":[{"type":"graph","datasource":{"type":"elasticsearch","uid":"es"},"targets":[{"refId":"A","query":""}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	if got.dash["tags"] != "notalist" {
+		t.Errorf("tags became %v", got.dash["tags"])
+	}
+}
+
+func TestJaegerLimitAsFloat(t *testing.T) {
+	doc := `{"uid":"j","title":"J","panels":[{"type":"table","datasource":{"type":"jaeger","uid":"jg"},"targets":[{"refId":"A","queryType":"search","service":"api","limit":20.0}]}]}`
+	got := convertOne(t, doc, grafana.Options{})
+	tg := asList(got.panels[0]["targets"])[0].(map[string]any)
+	if tg["limit"] != float64(20) {
+		t.Errorf("limit %v, want 20", tg["limit"])
 	}
 }

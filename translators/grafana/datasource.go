@@ -58,6 +58,9 @@ type resolver struct {
 	names map[string]Kind
 	// vars maps data source variable names to the plugin they list.
 	vars map[string]Kind
+	// explicit holds the names given with --datasource, and used those
+	// that settled a reference.
+	explicit, used map[string]bool
 }
 
 var variableRef = regexp.MustCompile(`^\$\{?([A-Za-z0-9_-]+)(?::[a-z]+)?\}?$`)
@@ -72,7 +75,7 @@ func variableName(ref string) (string, bool) {
 }
 
 func newResolver(dash *ojson.Object, explicit map[string]string) *resolver {
-	r := &resolver{names: map[string]Kind{}, vars: map[string]Kind{}}
+	r := &resolver{names: map[string]Kind{}, vars: map[string]Kind{}, explicit: map[string]bool{}, used: map[string]bool{}}
 	for _, in := range dash.Array("__inputs") {
 		if o, ok := in.(*ojson.Object); ok && o.String("type") == "datasource" {
 			r.names["${"+o.String("name")+"}"] = kindOfPlugin(o.String("pluginId"))
@@ -85,8 +88,28 @@ func newResolver(dash *ojson.Object, explicit map[string]string) *resolver {
 	}
 	for name, typ := range explicit {
 		r.names[name] = kindOfPlugin(typ)
+		r.explicit[name] = true
 	}
 	return r
+}
+
+// learn records the kind of a named reference found by a target's shape.
+func (r *resolver) learn(ref any, k Kind) {
+	name := ""
+	switch d := ref.(type) {
+	case string:
+		name = d
+	case *ojson.Object:
+		if d.String("type") == "" {
+			name = d.String("uid")
+		}
+	}
+	if name == "" {
+		return
+	}
+	if _, known := r.names[name]; !known {
+		r.names[name] = k
+	}
 }
 
 // kind returns the kind of a reference, or KindUnknown.
@@ -113,6 +136,9 @@ func (r *resolver) byName(name string) Kind {
 		return KindUnknown
 	}
 	if k, ok := r.names[name]; ok {
+		if r.explicit[name] {
+			r.used[name] = true
+		}
 		return k
 	}
 	if v, ok := variableName(name); ok {

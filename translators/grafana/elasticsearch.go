@@ -3,6 +3,7 @@ package grafana
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -88,7 +89,12 @@ func (c *dashConv) convertES(t *ojson.Object, panelType string) esResult {
 		return res
 	}
 	schema := c.schema
-	q, err := parseLucene(t.String("query"))
+	text, err := queryString(t)
+	if err != nil {
+		res.reasons.Addf(fidelity.Unsupported, "query_not_text", "%v", err)
+		return res
+	}
+	q, err := parseLucene(text)
 	if err != nil {
 		res.reasons.Addf(fidelity.Unsupported, "syntax_error", "%v", err)
 		return res
@@ -161,6 +167,34 @@ func (c *dashConv) convertES(t *ojson.Object, panelType string) esResult {
 	return res
 }
 
+// queryString returns the query field as text. Grafana saves a missing or
+// null query as every document; any other non-string value is an error.
+func queryString(o *ojson.Object) (string, error) {
+	switch q, _ := o.Get("query"); q := q.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return q, nil
+	default:
+		return "", fmt.Errorf("the query is %s, not text; fix it in Grafana and convert again", ojsonKind(q))
+	}
+}
+
+// ojsonKind names the JSON type of a decoded value.
+func ojsonKind(v any) string {
+	switch v.(type) {
+	case *ojson.Object:
+		return "an object"
+	case []any:
+		return "an array"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	}
+	return "not text"
+}
+
 // parseLucene parses a target's Lucene query; empty means everything.
 func parseLucene(text string) (*ast.Query, error) {
 	if strings.TrimSpace(text) == "" {
@@ -194,7 +228,7 @@ func (c *dashConv) metricSpecs(metrics []esMetric, reasons *fidelity.Reasons) []
 		case "avg", "sum", "min", "max":
 			out = append(out, metricSpec{m.id, m.typ + " " + m.field, logql.MetricSpec{Agg: logql.Aggregation(m.typ), Field: m.field}})
 		case "percentiles":
-			for _, p := range percents(m.settings) {
+			for _, p := range percents(m.settings, reasons) {
 				out = append(out, metricSpec{
 					m.id, fmt.Sprintf("p%g %s", p, m.field),
 					logql.MetricSpec{Agg: logql.AggPercentile, Field: m.field, Percentile: p},
@@ -210,14 +244,20 @@ func (c *dashConv) metricSpecs(metrics []esMetric, reasons *fidelity.Reasons) []
 }
 
 // percents reads a percentiles metric's percents, with Elasticsearch's
-// default list.
-func percents(settings *ojson.Object) []float64 {
+// default list. Elasticsearch takes percents from 0 to 100; others are
+// left out with a reason.
+func percents(settings *ojson.Object, reasons *fidelity.Reasons) []float64 {
 	var out []float64
 	if settings != nil {
 		for _, v := range settings.Array("percents") {
-			if f, err := strconv.ParseFloat(fmt.Sprint(plain(v)), 64); err == nil {
-				out = append(out, f)
+			text := fmt.Sprint(plain(v))
+			f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+			if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
+				reasons.Addf(fidelity.Approximate, "percentile_invalid",
+					"the percent %q is not a number from 0 to 100, which Elasticsearch requires; it is left out", text)
+				continue
 			}
+			out = append(out, f)
 		}
 	}
 	if len(out) == 0 {
@@ -263,14 +303,19 @@ func (c *dashConv) planBuckets(buckets []esBucket, reasons *fidelity.Reasons) bu
 			if s, err := strconv.Atoi(text(b.settings, "size")); err == nil {
 				size = s
 			}
-			if size <= 0 {
+			if size <= 0 || size > maxSeries {
 				size = maxSeries
 			}
-			sizes *= size
+			// Capped at every step, so the product cannot overflow.
+			sizes = min(sizes*size, maxSeries)
 			bp.bottom = text(b.settings, "order") == "asc"
 			if ob := text(b.settings, "orderBy"); ob == "_term" || ob == "_key" {
+				fn, which := "topk", "largest"
+				if bp.bottom {
+					fn, which = "bottomk", "smallest"
+				}
 				reasons.Addf(fidelity.Approximate, "terms_order_key",
-					"the terms on %s are ordered by value name; topk keeps the series with the largest values instead", b.field)
+					"the terms on %s are ordered by value name; %s keeps the series with the %s values instead", b.field, fn, which)
 			}
 		case "filters":
 			for i, f := range arrayOf(b.settings, "filters") {

@@ -1,6 +1,7 @@
 package grafana
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -59,8 +60,10 @@ func (c *dashConv) jaegerSearch(t *ojson.Object) convertedTarget {
 	var res convertedTarget
 	res.lang = "traceql"
 	if lim := text(t, "limit"); lim != "" {
-		n, err := strconv.Atoi(lim)
-		if err != nil || n < 0 {
+		// Grafana may save the limit as 20.0.
+		f, err := strconv.ParseFloat(lim, 64)
+		n := int(f)
+		if err != nil || f < 0 || f != math.Trunc(f) || f > math.MaxInt32 {
 			res.reasons.Addf(fidelity.Unsupported, "invalid_limit", "the limit %q is not a whole number of traces", lim)
 			return res
 		}

@@ -26,9 +26,13 @@ func (c *dashConv) convertPanel(panel *ojson.Object) {
 	if len(targets) == 0 {
 		return
 	}
+	// Grafana regenerates repeated panels from their source on load, so
+	// copies are converted like the source but reported once.
+	_, isCopy := panel.Get("repeatPanelId")
 
 	var (
 		out                       []any
+		generated                 map[*ojson.Object]bool
 		converted                 int
 		keptTargets               []*ojson.Object
 		lokiTargets, tempoTargets int
@@ -40,7 +44,7 @@ func (c *dashConv) convertPanel(panel *ojson.Object) {
 			out = append(out, t)
 			continue
 		}
-		kind := c.targetKind(target, panelKind)
+		kind := c.targetKind(target, panelKind, panelDS)
 		var (
 			res  convertedTarget
 			done bool
@@ -61,14 +65,32 @@ func (c *dashConv) convertPanel(panel *ojson.Object) {
 			out = append(out, target)
 			continue
 		}
-		c.record(panel, target, kind, res)
+		if !isCopy {
+			c.record(panel, target, kind, res)
+		}
 		if len(res.targets) == 0 {
 			out = append(out, target)
 			keptTargets = append(keptTargets, target)
+			c.keepRef(effectiveRef(target, panelDS))
 			continue
 		}
 		converted++
-		for _, nt := range res.targets {
+		if generated == nil {
+			generated = map[*ojson.Object]bool{}
+		}
+		for i, nt := range res.targets {
+			// Every converted target names its data source, so it keeps
+			// it when the panel becomes Mixed.
+			if _, has := nt.Get("datasource"); !has {
+				if kind == KindJaeger {
+					nt.Set("datasource", c.tempoRef(panelDS))
+				} else {
+					nt.Set("datasource", c.lokiRef(panelDS))
+				}
+			}
+			if i > 0 {
+				generated[nt] = true
+			}
 			out = append(out, nt)
 		}
 	}
@@ -83,7 +105,7 @@ func (c *dashConv) convertPanel(panel *ojson.Object) {
 			t.Set("datasource", ojson.Clone(panelDS))
 		}
 	}
-	panel.Set("targets", uniqueRefIDs(out))
+	panel.Set("targets", uniqueRefIDs(out, generated))
 	switch {
 	case len(keptTargets) > 0 || panelKind == KindMixed || (lokiTargets > 0 && tempoTargets > 0):
 		panel.Set("datasource", mixedRef())
@@ -97,11 +119,24 @@ func (c *dashConv) convertPanel(panel *ojson.Object) {
 	}
 }
 
+// effectiveRef is the data source a target runs on: its own, or the
+// panel's.
+func effectiveRef(target *ojson.Object, panelDS any) any {
+	if ds, _ := target.Get("datasource"); ds != nil {
+		return ds
+	}
+	return panelDS
+}
+
 // targetKind is the data source kind of a target: its own reference, the
-// panel's, or its shape.
-func (c *dashConv) targetKind(target *ojson.Object, panelKind Kind) Kind {
+// panel's, or its shape. A name recognised by shape is remembered, so
+// variables and annotations on the same data source follow it; a name that
+// stays unknown is reported.
+func (c *dashConv) targetKind(target *ojson.Object, panelKind Kind, panelDS any) Kind {
 	kind := panelKind
+	ref := panelDS
 	if ds, ok := target.Get("datasource"); ok && ds != nil {
+		ref = ds
 		if k := c.res.kind(ds); k != KindUnknown {
 			kind = k
 		}
@@ -109,7 +144,11 @@ func (c *dashConv) targetKind(target *ojson.Object, panelKind Kind) Kind {
 	switch kind {
 	case KindUnknown, KindMixed:
 		if k := kindByShape(target); k != KindUnknown {
+			c.res.learn(ref, k)
 			return k
+		}
+		if kind == KindUnknown {
+			c.unresolved(ref, target)
 		}
 	case KindOther:
 		// A plugin this tool does not know, whose targets carry the
@@ -129,26 +168,29 @@ type convertedTarget struct {
 	lang    string
 }
 
-// uniqueRefIDs gives targets that one source target became distinct refIds:
-// A, then A2, A3.
-func uniqueRefIDs(targets []any) []any {
-	seen := map[string]int{}
+// uniqueRefIDs gives the targets a conversion generated (the second and
+// later of one source target) refIds that no other target of the panel
+// has: A, then A2, A3. Targets the conversion did not generate keep their
+// refIds, which expressions and field overrides refer to.
+func uniqueRefIDs(targets []any, generated map[*ojson.Object]bool) []any {
+	taken := map[string]bool{}
+	for _, t := range targets {
+		if o, ok := t.(*ojson.Object); ok && !generated[o] {
+			taken[o.String("refId")] = true
+		}
+	}
 	for _, t := range targets {
 		o, ok := t.(*ojson.Object)
-		if !ok {
+		if !ok || !generated[o] {
 			continue
 		}
-		id := o.String("refId")
-		seen[id]++
-		if n := seen[id]; n > 1 {
-			next := id + itoa(n)
-			for seen[next] > 0 {
-				n++
-				next = id + itoa(n)
-			}
-			seen[next]++
-			o.Set("refId", next)
+		base := o.String("refId")
+		next := base
+		for n := 2; taken[next]; n++ {
+			next = base + itoa(n)
 		}
+		taken[next] = true
+		o.Set("refId", next)
 	}
 	return targets
 }

@@ -37,7 +37,7 @@ type Summary struct {
 	// NotConverted counts dashboards whose old targets were all
 	// unsupported; they are written as they were.
 	NotConverted int `json:"not_converted"`
-	Failed    int `json:"failed"`
+	Failed       int `json:"failed"`
 	// Targets counts the Elasticsearch, OpenSearch and Jaeger targets by
 	// fidelity; an unsupported target stays on its old data source.
 	Targets     Counts `json:"targets"`
@@ -79,7 +79,15 @@ type Item struct {
 	Targets     []TargetReport     `json:"targets,omitempty"`
 	Variables   []VariableReport   `json:"variables,omitempty"`
 	Annotations []AnnotationReport `json:"annotations,omitempty"`
-	Error       string             `json:"error,omitempty"`
+	// UnknownDataSources names data sources whose type the conversion
+	// could not tell; their targets were left alone. --datasource settles
+	// them.
+	UnknownDataSources []string `json:"unknown_datasources,omitempty"`
+	// Notes are remarks on the dashboard as a whole.
+	Notes []string `json:"notes,omitempty"`
+	Error string   `json:"error,omitempty"`
+
+	usedDataSources map[string]bool
 }
 
 // TargetReport is one converted (or not) target.
@@ -119,6 +127,17 @@ type AnnotationReport struct {
 func (it *Item) fail(err error) {
 	it.Status = StatusFailed
 	it.Error = err.Error()
+}
+
+// WriteFailed marks the dashboard written to output as failed, for a
+// caller that could not write it, and updates the counts.
+func (r *Report) WriteFailed(output string, err error) {
+	for _, it := range r.Items {
+		if it.Output == output && it.Status != StatusFailed {
+			it.fail(fmt.Errorf("%s: writing %s: %w", it.Source, output, err))
+		}
+	}
+	r.finish()
 }
 
 // record adds a target's conversion to the dashboard's item.
@@ -255,37 +274,64 @@ func (r *Report) Markdown() []byte {
 	items := append([]*Item(nil), r.Items...)
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Source < items[j].Source })
 	for _, it := range items {
-		fmt.Fprintf(&b, "\n## %s: %s\n\n`%s`", mdEscape(orDefault(it.Title, it.Source)), it.Status, it.Source)
+		fmt.Fprintf(&b, "\n## %s: %s\n\n%s", mdEscape(orDefault(it.Title, it.Source)), it.Status, mdCode(it.Source))
 		if it.Output != "" {
-			fmt.Fprintf(&b, " → `%s`", it.Output)
+			fmt.Fprintf(&b, " → %s", mdCode(it.Output))
 		}
 		b.WriteString("\n")
 		if it.Error != "" {
 			fmt.Fprintf(&b, "\n%s\n", mdEscape(it.Error))
 		}
+		for _, n := range it.Notes {
+			fmt.Fprintf(&b, "\n- note: %s\n", mdEscape(n))
+		}
+		if len(it.UnknownDataSources) > 0 {
+			fmt.Fprintf(&b, "\n- data sources of unknown type, whose targets were left alone (settle them with --datasource NAME=TYPE): %s\n",
+				mdEscape(strings.Join(it.UnknownDataSources, ", ")))
+		}
 		for _, t := range it.Targets {
-			fmt.Fprintf(&b, "\n- panel %s, target %s (%s → %s): %s\n", mdEscape(t.Panel), t.RefID, t.Kind, t.Language, t.Fidelity)
+			fmt.Fprintf(&b, "\n- panel %s, target %s (%s → %s): %s\n", mdEscape(t.Panel), mdEscape(t.RefID), t.Kind, t.Language, t.Fidelity)
 			for _, q := range t.Queries {
 				fmt.Fprintf(&b, "  - %s\n", mdCode(q))
 			}
-			for _, rs := range t.Reasons {
-				if rs.Level > fidelity.Exact {
-					fmt.Fprintf(&b, "  - **%s**: %s\n", rs.Code, mdEscape(rs.Message))
-				}
-			}
+			writeReasons(&b, t.Reasons)
 		}
 		for _, v := range it.Variables {
-			fmt.Fprintf(&b, "\n- variable %s (%s): %s %s\n", v.Name, v.Kind, v.Fidelity, mdEscape(v.Note+v.Converted))
+			fmt.Fprintf(&b, "\n- variable %s (%s): %s", mdEscape(v.Name), v.Kind, v.Fidelity)
+			if v.Converted != "" {
+				fmt.Fprintf(&b, " %s", mdCode(v.Converted))
+			}
+			if v.Note != "" {
+				fmt.Fprintf(&b, ", %s", mdEscape(v.Note))
+			}
+			b.WriteString("\n")
+			writeReasons(&b, v.Reasons)
 		}
 		for _, a := range it.Annotations {
-			fmt.Fprintf(&b, "\n- annotation %s: %s %s\n", mdEscape(a.Name), a.Fidelity, mdCode(a.Converted))
+			fmt.Fprintf(&b, "\n- annotation %s: %s", mdEscape(a.Name), a.Fidelity)
+			if a.Converted != "" {
+				fmt.Fprintf(&b, " %s", mdCode(a.Converted))
+			}
+			b.WriteString("\n")
+			writeReasons(&b, a.Reasons)
 		}
 	}
 	return []byte(b.String())
 }
 
+// writeReasons lists the reasons that lower the grade.
+func writeReasons(b *strings.Builder, reasons fidelity.Reasons) {
+	for _, rs := range reasons {
+		if rs.Level > fidelity.Exact {
+			fmt.Fprintf(b, "  - **%s**: %s\n", rs.Code, mdEscape(rs.Message))
+		}
+	}
+}
+
+// mdEscape keeps text from one source on one line of the report and out
+// of Markdown's table, heading and HTML syntax.
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", "#", `\#`).Replace(s)
 }
 
 // mdCode renders text as a code span that keeps every character.

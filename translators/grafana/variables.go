@@ -3,6 +3,7 @@ package grafana
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/obs-migrate/migrate/internal/ojson"
 	"github.com/obs-migrate/migrate/translators"
@@ -10,26 +11,52 @@ import (
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
-// convertVariables repoints data source variables, ad hoc filters and
-// Elasticsearch terms variables at Loki (and Jaeger variables at Tempo).
-func (c *dashConv) convertVariables() {
+// convertQueryVariables converts ad hoc filters and Elasticsearch terms
+// variables. It runs before the data source variables, which keep listing
+// the old data source while anything still uses them.
+func (c *dashConv) convertQueryVariables() {
 	for _, v := range templatingList(c.dash) {
 		o, ok := v.(*ojson.Object)
 		if !ok {
 			continue
 		}
+		ds, _ := o.Get("datasource")
+		kind := c.res.kind(ds)
 		switch o.String("type") {
-		case "datasource":
-			c.convertDataSourceVariable(o)
 		case "adhoc":
-			c.convertAdhocVariable(o)
+			if kind.logsSource() {
+				c.convertAdhocVariable(o, ds)
+			}
 		case "query":
-			ds, _ := o.Get("datasource")
-			if c.res.kind(ds).logsSource() {
+			if kind == KindUnknown && esVariableShape(queryText(o)) {
+				kind = KindElasticsearch
+			}
+			if kind.logsSource() {
 				c.convertTermsVariable(o, ds)
 			}
 		}
 	}
+}
+
+// convertDataSourceVariables repoints data source variables at Loki or
+// Tempo, unless something left on the old data source still uses them.
+func (c *dashConv) convertDataSourceVariables() {
+	for _, v := range templatingList(c.dash) {
+		if o, ok := v.(*ojson.Object); ok && o.String("type") == "datasource" {
+			c.convertDataSourceVariable(o)
+		}
+	}
+}
+
+// esVariableShape reports whether a variable query is Elasticsearch's JSON
+// form, {"find": ...}.
+func esVariableShape(query string) bool {
+	var q map[string]any
+	if json.Unmarshal([]byte(query), &q) != nil {
+		return false
+	}
+	_, ok := q["find"].(string)
+	return ok
 }
 
 // convertDataSourceVariable makes a variable that listed Elasticsearch or
@@ -45,6 +72,14 @@ func (c *dashConv) convertDataSourceVariable(o *ojson.Object) {
 		return
 	}
 	from := queryText(o)
+	if name := o.String("name"); c.keptVars[name] {
+		c.pinKept(name, "the data source variable")
+		c.item.Variables = append(c.item.Variables, VariableReport{
+			Name: name, Kind: "datasource", Fidelity: fidelity.Unsupported,
+			Note: fmt.Sprintf("still lists %s data sources, for what is left on them", from),
+		})
+		return
+	}
 	o.Set("query", to)
 	if cur := o.Object("current"); cur != nil {
 		uid := c.opts.LokiUID
@@ -62,11 +97,7 @@ func (c *dashConv) convertDataSourceVariable(o *ojson.Object) {
 	})
 }
 
-func (c *dashConv) convertAdhocVariable(o *ojson.Object) {
-	ds, _ := o.Get("datasource")
-	if !c.res.kind(ds).logsSource() {
-		return
-	}
+func (c *dashConv) convertAdhocVariable(o *ojson.Object, ds any) {
 	o.Set("datasource", c.lokiRef(ds))
 	c.changed = true
 	var reasons fidelity.Reasons
@@ -93,18 +124,24 @@ func (c *dashConv) convertTermsVariable(o *ojson.Object, ds any) {
 	report := VariableReport{Name: o.String("name"), Kind: "query", Original: queryText(o)}
 	var q esVariableQuery
 	if err := json.Unmarshal([]byte(queryText(o)), &q); err != nil || q.Find != "terms" {
-		report.Fidelity = fidelity.Unsupported
-		report.Reasons.Addf(fidelity.Unsupported, "variable_query",
-			"the variable's query %q is not an Elasticsearch terms query; it is left on the old data source", queryText(o))
-		c.item.Variables = append(c.item.Variables, report)
+		c.keepVariable(o, ds, report, "variable_query",
+			fmt.Sprintf("the variable's query %q is not an Elasticsearch terms query; it is left on the old data source", queryText(o)))
 		return
 	}
-	sel := "{}"
-	if r := translators.TranslateQuery(ast.Lucene, q.Query, c.schema); r.Log != nil {
-		sel = r.Log.SelectorString()
+	r := translators.TranslateQuery(ast.Lucene, q.Query, c.schema)
+	if r.Log == nil {
 		report.Reasons.Merge(r.Reasons)
+		c.keepVariable(o, ds, report, "variable_query",
+			fmt.Sprintf("the variable's filter %q cannot be translated; it is left on the old data source", q.Query))
+		return
 	}
+	report.Reasons.Merge(r.Reasons)
 	if _, ok := c.schema.LabelValuesQuery(q.Field); ok {
+		sel := r.Log.SelectorString()
+		if r.Log.String() != sel {
+			report.Reasons.Addf(fidelity.Approximate, "variable_filter_dropped",
+				"label_values takes a stream selector only, so the conditions of %q on fields that are not labels are left out and the list can hold more values", q.Query)
+		}
 		expr := "label_values(" + sel + ", " + c.schema.LabelName(q.Field) + ")"
 		o.Set("datasource", c.lokiRef(ds))
 		o.Set("query", expr)
@@ -127,13 +164,38 @@ func (c *dashConv) convertTermsVariable(o *ojson.Object, ds any) {
 	if cv := o.Object("current"); cv != nil {
 		cur = fmt.Sprint(plain(firstValue(cv)))
 	}
+	if cur == "" || cur == "$__all" || cur == "All" {
+		// Queries take whole-value variables as regex matchers, so .*
+		// keeps the old "All" meaning.
+		cur = ".*"
+	}
 	o.Set("query", cur)
 	c.changed = true
+	field := baseField(q.Field)
 	report.Reasons.Addf(fidelity.Approximate, "variable_not_listable",
-		"%s is not a stream label, so Loki cannot list its values; the variable becomes a text box (keep %s in labels to list it)", q.Field, q.Field)
+		"%s is not a stream label, so Loki cannot list its values; the variable becomes a text box starting at %q (map %s to a label in the mapping to list it)", field, cur, field)
 	report.Fidelity = report.Reasons.Level()
 	report.Converted = "textbox"
 	c.item.Variables = append(c.item.Variables, report)
+}
+
+// keepVariable leaves a query variable on its old data source and reports
+// it unsupported.
+func (c *dashConv) keepVariable(o *ojson.Object, ds any, report VariableReport, code, why string) {
+	report.Fidelity = fidelity.Unsupported
+	report.Reasons.Addf(fidelity.Unsupported, code, "%s", why)
+	c.item.Variables = append(c.item.Variables, report)
+	c.keepRef(ds)
+}
+
+// baseField drops the keyword subfield suffix of a field name.
+func baseField(f string) string {
+	for _, sfx := range []string{".keyword", ".raw"} {
+		if strings.HasSuffix(f, sfx) {
+			return strings.TrimSuffix(f, sfx)
+		}
+	}
+	return f
 }
 
 func firstValue(cur *ojson.Object) any {
@@ -150,9 +212,15 @@ func firstValue(cur *ojson.Object) any {
 // convertInputs updates an exported dashboard's __inputs and __requires, so
 // importing it asks for a Loki or Tempo data source.
 func (c *dashConv) convertInputs() {
+	keptPlugins := map[Kind]bool{}
 	for _, in := range c.dash.Array("__inputs") {
 		o, ok := in.(*ojson.Object)
 		if !ok || o.String("type") != "datasource" {
+			continue
+		}
+		if name := o.String("name"); c.keptVars[name] {
+			c.pinKept(name, "the exported dashboard's input")
+			keptPlugins[kindOfPlugin(o.String("pluginId"))] = true
 			continue
 		}
 		switch kindOfPlugin(o.String("pluginId")) {
@@ -171,7 +239,11 @@ func (c *dashConv) convertInputs() {
 		if !ok || o.String("type") != "datasource" {
 			continue
 		}
-		switch kindOfPlugin(o.String("id")) {
+		kind := kindOfPlugin(o.String("id"))
+		if keptPlugins[kind] {
+			continue
+		}
+		switch kind {
 		case KindElasticsearch, KindOpenSearch:
 			o.Set("id", "loki")
 			o.Set("name", "Loki")
