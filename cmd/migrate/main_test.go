@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,45 @@ func TestTranslateQueryStdin(t *testing.T) {
 	}
 	if first := strings.SplitN(out, "\n", 2)[0]; first != `{source="filebeat", level="warn"}` {
 		t.Errorf("first line %q", first)
+	}
+}
+
+// TestTranslateQueryHelp checks that the help of translate query states the
+// exit statuses and the units of Jaeger's time and duration parameters.
+func TestTranslateQueryHelp(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "translate", "query", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	help := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"Exit status: 0 when the query was translated",
+		"2 on invalid usage",
+		"3 with --strict when the query parses but the result is unsupported",
+		"1 on other errors",
+		"microseconds since the epoch",
+		"minDuration, Go durations such as 1.2s, 500ms or 100us maxDuration (units ns, us or µs, ms, s, m, h)",
+		"lookback a whole number and a unit (s, m, h, d or w) such as 1h or 2d",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// failingReader fails every read, as a closed or broken standard input does.
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("input/output error") }
+
+func TestTranslateQueryStdinFailureExits1(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"translate", "query", "--from", "jaeger", "-"}, failingReader{}, &out, &errOut)
+	if code != exitError {
+		t.Errorf("exit %d, want %d; stderr: %s", code, exitError, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "reading the query from standard input") {
+		t.Errorf("stderr %q does not name standard input", errOut.String())
 	}
 }
 

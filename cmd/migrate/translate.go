@@ -56,8 +56,25 @@ With --from jaeger, QUERY is a Jaeger search: a Jaeger UI /search URL, an
 (tags as JSON or logfmt). The output is one TraceQL spanset filter and the
 Tempo search parameters that TraceQL does not carry (start and end in
 seconds, limit, spss), printed as a "# tempo:" line or as a "tempo" object.
+Jaeger's parameters take these units:
+  start, end     microseconds since the epoch, such as 1700000000000000.
+                 Values below 1e14 (before 1973-03-03: seconds or
+                 milliseconds) or after the year 9999 are rejected.
+  minDuration,   Go durations such as 1.2s, 500ms or 100us
+  maxDuration    (units ns, us or µs, ms, s, m, h).
+  lookback       a whole number and a unit (s, m, h, d or w) such as 1h
+                 or 2d, up to 100 years (36500d), or custom. The window
+                 counts back from now only when start and end are absent,
+                 because the Jaeger UI fills them in from the lookback, and
+                 then they decide the window.
 
-Pass - as QUERY to read it from standard input.`,
+Pass - as QUERY to read it from standard input.
+
+Exit status: 0 when the query was translated, whatever its fidelity; 2 on
+invalid usage (flags, arguments, an unreadable or unmatched --mapping) or
+when the query cannot be parsed, with the reason on standard output; 3 with
+--strict when the query parses but the result is unsupported; 1 on other
+errors, such as a failure to read standard input or to write the output.`,
 		Example: `  migrate translate query --from kql 'log.level: error and not service.name: checkout'
   migrate translate query --from lucene --mapping plan.yaml --index 'filebeat-*' -o json 'status:[500 TO 599]'
   echo '{"bool":{"must":[{"term":{"log.level":"error"}}]}}' | migrate translate query --from esdsl -

@@ -145,3 +145,60 @@ func TestTranslateLogQLJSONUnchanged(t *testing.T) {
 		t.Errorf("output\n%s\nwant\n%s", out, want)
 	}
 }
+
+// TestTranslateJaegerWindowFollowsStartEnd checks that the range and the
+// Tempo parameters of a Jaeger UI URL both come from its start and end, which
+// the UI computed from the lookback when it ran the search.
+func TestTranslateJaegerWindowFollowsStartEnd(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "translate", "query", "--from", "jaeger",
+		"http://127.0.0.1:16686/search?end=1700003600000000&limit=20&lookback=2h&maxDuration&minDuration"+
+			"&service=api&start=1700000000000000")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, line := range []string{
+		"# tempo: start=1700000000 end=1700003600 limit=20\n",
+		"# range: 2023-11-14T22:13:20Z to 2023-11-14T23:13:20Z\n",
+		"# ignored_lookback: ",
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("output lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+func TestTranslateJaegerTimeErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		search string
+		msg    string // in the reason on standard output
+	}{
+		{
+			"milliseconds", "service=api&start=1700000000000&end=1700003600000",
+			`invalid end "1700003600000": Jaeger expects microseconds since the epoch`,
+		},
+		{
+			"seconds", "service=api&start=1700000000",
+			`as seconds it is 2023-11-14T22:13:20Z, which is 1700000000000000 in microseconds`,
+		},
+		{
+			"after the year 9999", "service=a&end=9223372036854775807",
+			`invalid end "9223372036854775807": Jaeger expects microseconds since the epoch, and this is after`,
+		},
+		{"lookback over 100 years", "service=a&lookback=999999d", `invalid lookback "999999d": it is longer than 100 years`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", "translate", "query", "--from", "jaeger", tc.search)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr: %s", code, exitUsage, errOut)
+			}
+			if !strings.Contains(out, tc.msg) {
+				t.Errorf("output lacks %q:\n%s", tc.msg, out)
+			}
+			if strings.Contains(out, "# tempo:") {
+				t.Errorf("output has Tempo parameters for a rejected search:\n%s", out)
+			}
+		})
+	}
+}

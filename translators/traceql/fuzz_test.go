@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,6 +59,7 @@ func FuzzParseSearch(f *testing.F) {
 		for _, opts := range fuzzOptions {
 			res := traceql.Render(s, opts)
 			checkReasons(t, res)
+			checkWindow(t, res)
 			if res.Query == "" {
 				continue
 			}
@@ -104,4 +106,46 @@ func formatLogfmt(tags []traceql.Tag) string {
 		parts = append(parts, `"`+quote.Replace(t.Key)+`"="`+quote.Replace(t.Value)+`"`)
 	}
 	return strings.Join(parts, " ")
+}
+
+// checkWindow holds for every result. Tempo's start and end are not
+// negative, and the start is not after the end. The range is relative to
+// now or in RFC 3339 within the years 1973 to 9999, and it does not end
+// before it starts.
+func checkWindow(t *testing.T, res traceql.Result) {
+	t.Helper()
+	p := res.Tempo
+	if p.Start < 0 {
+		t.Errorf("Tempo start %d is negative", p.Start)
+	}
+	if p.End < 0 {
+		t.Errorf("Tempo end %d is negative", p.End)
+	}
+	if p.End > 0 && p.Start > p.End {
+		t.Errorf("Tempo start %d is after end %d", p.Start, p.End)
+	}
+	if res.Range == nil {
+		return
+	}
+	start, startOK := rangeTime(res.Range.Start)
+	end, endOK := rangeTime(res.Range.End)
+	if !startOK || !endOK {
+		t.Errorf("range %+v is neither relative nor RFC 3339 within the years 1973 to 9999", *res.Range)
+	}
+	if !start.IsZero() && !end.IsZero() && end.Before(start) {
+		t.Errorf("range %+v ends before it starts", *res.Range)
+	}
+}
+
+// rangeTime reads one end of a range: empty, now, now-<lookback>, or RFC
+// 3339. The time is zero unless it is RFC 3339.
+func rangeTime(text string) (time.Time, bool) {
+	if text == "" || text == "now" || strings.HasPrefix(text, "now-") {
+		return time.Time{}, true
+	}
+	tm, err := time.Parse(time.RFC3339Nano, text)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return tm, tm.Year() >= 1973 && tm.Year() <= 9999
 }

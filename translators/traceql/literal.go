@@ -24,6 +24,10 @@ var reservedFirstWords = map[string]bool{
 // ${name} with an optional format, and [[name]].
 var variablePattern = regexp.MustCompile(`\$\{[A-Za-z_]\w*[^}]*\}|\[\[[A-Za-z_]\w*[^\]]*\]\]|\$[A-Za-z_]\w*`)
 
+// wholeVariablePattern matches text that is one template variable and
+// nothing else.
+var wholeVariablePattern = regexp.MustCompile(`^(?:` + variablePattern.String() + `)$`)
+
 // hasVariable reports whether s refers to a Grafana template variable.
 func hasVariable(s string) bool { return variablePattern.MatchString(s) }
 

@@ -55,6 +55,8 @@ type Options struct {
 	RegexTagValues bool
 	// KeepVariables keeps Grafana template variables ($var, ${var}) in
 	// values as variables, for dashboards. Otherwise "$" is literal text.
+	// A variable in a tag key cannot be kept, so that tag is left out, and a
+	// variable written alone in place of tags makes the result unsupported.
 	KeepVariables bool
 	// OmitMostRecent leaves out with (most_recent=true), for Tempo versions
 	// without query hints.
@@ -62,8 +64,10 @@ type Options struct {
 	// SpansPerSpanSet sets Tempo's spss parameter when positive; Tempo's
 	// default is 3 spans per trace in search results.
 	SpansPerSpanSet int
-	// Now turns a relative lookback into Tempo start and end. When zero, a
-	// relative lookback appears only in Result.Range.
+	// Now turns a relative lookback into Tempo start and end, and is the end
+	// of a search with a start and no end. When zero, or outside the times
+	// a window may hold (1973-03-03 to the end of the year 9999), a relative
+	// lookback appears only in Result.Range.
 	Now time.Time
 	// DashboardTimeRange means the search runs in a Grafana dashboard, which
 	// sends its time range to Jaeger and to Tempo alike, so a search without
@@ -131,11 +135,14 @@ func Render(s Search, opts Options) Result {
 		return r.unsupported()
 	}
 	minDur, maxDur, ok := r.durations(s)
-	if !ok {
+	if !ok || !r.checkWindow(s) {
 		return r.unsupported()
 	}
 
 	conds := r.conditions(s, minDur, maxDur)
+	if r.reasons.Level() == fidelity.Unsupported {
+		return r.unsupported()
+	}
 	if len(conds) == 0 {
 		r.add(fidelity.Unsupported, "nothing_translatable",
 			"no condition of the search could be written in TraceQL")

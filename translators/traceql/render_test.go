@@ -1,6 +1,7 @@
 package traceql_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -252,6 +253,37 @@ var renderCases = []renderCase{
 		level: fidelity.Approximate, codes: attrCodes("variable_value"),
 	},
 	{
+		name:   "a variable as the whole tags text cannot be translated",
+		search: "service=a&tags=%24tags",
+		opts:   traceql.Options{KeepVariables: true},
+		level:  fidelity.Unsupported, codes: []string{"variable_tags"},
+	},
+	{
+		name:   "a braced variable as the whole tags text cannot be translated",
+		search: "service=a&tags=%24%7Btags%7D",
+		opts:   traceql.Options{KeepVariables: true},
+		level:  fidelity.Unsupported, codes: []string{"variable_tags"},
+	},
+	{
+		name:   "a variable alone among other tags cannot be translated",
+		search: "service=a&tags=error=true%20%5B%5Bextra%5D%5D",
+		opts:   traceql.Options{KeepVariables: true},
+		level:  fidelity.Unsupported, codes: []string{"error_string", "variable_tags"},
+	},
+	{
+		name:   "a variable in a tag key drops that tag",
+		search: "service=a&tags=%24k=v%20http.method=GET%20http.${part}=x",
+		opts:   traceql.Options{KeepVariables: true},
+		want:   `{ resource.service.name = "a" && .http.method = "GET" } with (most_recent=true)`,
+		level:  fidelity.Approximate, codes: attrCodes("variable_key", "variable_key"),
+	},
+	{
+		name:   "without KeepVariables, a $ key is literal",
+		search: "service=a&tags=%24tags",
+		want:   `{ resource.service.name = "a" && (."$tags" = true || ."$tags" = "true") } with (most_recent=true)`,
+		level:  fidelity.Approximate, codes: attrCodes("literal_dollar", "typed_value"),
+	},
+	{
 		name:   "without KeepVariables, $ is literal",
 		search: "service=%24svc&tags=k=%24v",
 		want:   `{ resource.service.name = "$svc" && .k = "$v" } with (most_recent=true)`,
@@ -275,6 +307,86 @@ var renderCases = []renderCase{
 		level:  fidelity.Approximate, codes: []string{"time_window", "limit"},
 		tempo: &traceql.Params{Limit: 20},
 		rng:   &traceql.TimeRange{Start: "now-2d", End: "now"},
+	},
+	{
+		name: "start and end decide the window, not the UI lookback",
+		search: "http://127.0.0.1:16686/search?end=1700003600000000&limit=20&lookback=2h&maxDuration&minDuration" +
+			"&service=api&start=1700000000000000",
+		opts:  traceql.Options{Now: now},
+		want:  `{ resource.service.name = "api" } with (most_recent=true)`,
+		level: fidelity.Approximate, codes: []string{"ignored_lookback", "time_window", "limit"},
+		tempo: &traceql.Params{Start: 1700000000, End: 1700003600, Limit: 20},
+		rng:   &traceql.TimeRange{Start: "2023-11-14T22:13:20Z", End: "2023-11-14T23:13:20Z"},
+	},
+	{
+		name:   "start alone runs to now, whatever the lookback",
+		search: "service=a&start=1796396620606944&lookback=1h",
+		opts:   traceql.Options{Now: now},
+		want:   `{ resource.service.name = "a" } with (most_recent=true)`,
+		level:  fidelity.Approximate, codes: []string{"ignored_lookback", "time_window", "limit"},
+		tempo: &traceql.Params{Start: 1796396620, End: now.Unix(), Limit: 100},
+		rng:   &traceql.TimeRange{Start: "2026-12-04T15:03:40.606944Z", End: "now"},
+	},
+	{
+		name:   "end alone leaves the start to Jaeger, whatever the lookback",
+		search: "service=a&end=1796400280606944&lookback=1h",
+		opts:   traceql.Options{Now: now},
+		want:   `{ resource.service.name = "a" } with (most_recent=true)`,
+		level:  fidelity.Approximate, codes: []string{"ignored_lookback", "time_window", "limit"},
+		tempo: &traceql.Params{End: 1796400281, Limit: 100},
+		rng:   &traceql.TimeRange{End: "2026-12-04T16:04:40.606944Z"},
+	},
+	{
+		name:  "a lookback reaching before 1973 starts the Tempo window there",
+		built: &traceql.Search{Service: "a", Lookback: "36500d"},
+		opts:  traceql.Options{Now: now},
+		want:  `{ resource.service.name = "a" } with (most_recent=true)`,
+		level: fidelity.Approximate, codes: []string{"time_window", "limit"},
+		tempo: &traceql.Params{Start: 100000000, End: now.Unix(), Limit: 100},
+		rng:   &traceql.TimeRange{Start: "now-36500d", End: "now"},
+	},
+	{
+		name:  "a lookback over 100 years is ignored",
+		built: &traceql.Search{Service: "a", Lookback: "999999w"},
+		opts:  traceql.Options{Now: now},
+		want:  `{ resource.service.name = "a" } with (most_recent=true)`,
+		level: fidelity.Approximate, codes: []string{"invalid_lookback", "no_time_window", "limit"},
+		tempo: &traceql.Params{Limit: 100},
+	},
+	{
+		name:  "a clock after the year 9999 is not used",
+		built: &traceql.Search{Service: "a", Lookback: "1h"},
+		opts:  traceql.Options{Now: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		want:  `{ resource.service.name = "a" } with (most_recent=true)`,
+		level: fidelity.Approximate, codes: []string{"time_window", "limit"},
+		tempo: &traceql.Params{Limit: 100},
+		rng:   &traceql.TimeRange{Start: "now-1h", End: "now"},
+	},
+	{
+		name:  "start and end in milliseconds",
+		built: &traceql.Search{Service: "a", Start: 1700000000000, End: 1700003600000},
+		level: fidelity.Unsupported, codes: []string{"invalid_time"},
+	},
+	{
+		name:  "end after the year 9999",
+		built: &traceql.Search{Service: "a", End: math.MaxInt64},
+		level: fidelity.Unsupported, codes: []string{"invalid_time"},
+	},
+	{
+		name:  "negative start",
+		built: &traceql.Search{Service: "a", Start: -1},
+		level: fidelity.Unsupported, codes: []string{"invalid_time"},
+	},
+	{
+		name:  "end before start",
+		built: &traceql.Search{Service: "a", Start: 1700003600000000, End: 1700000000000000},
+		level: fidelity.Unsupported, codes: []string{"invalid_time"},
+	},
+	{
+		name:  "start after the clock, without end",
+		built: &traceql.Search{Service: "a", Start: 1900000000000000},
+		opts:  traceql.Options{Now: now},
+		level: fidelity.Unsupported, codes: []string{"invalid_time"},
 	},
 	{
 		name:   "a dashboard supplies the time range",
@@ -367,6 +479,7 @@ func TestRender(t *testing.T) {
 				t.Errorf("range %+v, want %+v", res.Range, *tc.rng)
 			}
 			checkReasons(t, res)
+			checkWindow(t, res)
 		})
 	}
 }

@@ -76,10 +76,15 @@ type Search struct {
 	Limit int
 
 	// Lookback is the Jaeger UI lookback, such as 1h or 2d, or
-	// LookbackCustom, or empty.
+	// LookbackCustom, or empty. Render counts it back from Options.Now only
+	// when Start and End are both absent, because the Jaeger UI computes them
+	// from the lookback when it runs a search, and Jaeger's API reads only
+	// them.
 	Lookback string
 	// Start and End are the time window in microseconds since the epoch, as
-	// Jaeger's API takes them, or 0 when not given.
+	// Jaeger's API takes them, or 0 when not given. ParseSearch and Render
+	// accept times from 1973-03-03 (1e14) to the end of the year 9999.
+	// Smaller values are seconds or milliseconds, larger ones nanoseconds.
 	Start int64
 	End   int64
 
@@ -95,6 +100,7 @@ type Search struct {
 }
 
 // lookbackPattern matches the Jaeger UI's relative lookbacks: 5m, 1h, 2d.
+// parseLookback also bounds their length.
 var lookbackPattern = regexp.MustCompile(`^[1-9][0-9]{0,5}[smhdw]$`)
 
 // traceIDPattern matches a Jaeger trace ID: up to 32 hexadecimal digits.
@@ -294,9 +300,10 @@ func (s *Search) readLimit(v string) error {
 }
 
 func (s *Search) readLookback(v string) error {
-	if v != LookbackCustom && !lookbackPattern.MatchString(v) {
-		return paramErrorf("lookback", v, -1,
-			"expected a number and a unit (s, m, h, d or w) such as 1h or 2d, or custom")
+	if v != LookbackCustom {
+		if _, err := parseLookback(v); err != nil {
+			return paramErrorf("lookback", v, -1, "%v", err)
+		}
 	}
 	s.Lookback = v
 	return nil
@@ -304,8 +311,11 @@ func (s *Search) readLookback(v string) error {
 
 func (s *Search) readTime(key, v string) error {
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return paramErrorf(key, v, -1, "expected microseconds since the epoch, such as 1700000000000000")
+	if err != nil {
+		n = 0 // not a number, or beyond int64
+	}
+	if problem := microsProblem(n); problem != "" {
+		return paramErrorf(key, v, -1, "%s", problem)
 	}
 	if key == "start" {
 		s.Start = n

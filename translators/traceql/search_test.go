@@ -214,8 +214,40 @@ var errorCases = []errorCase{
 		msg: `invalid lookback "yesterday": expected a number and a unit (s, m, h, d or w) such as 1h or 2d, or custom`,
 	},
 	{
-		name: "end before start", in: "service=a&start=20&end=10", param: "end", offset: -1,
-		msg: `invalid end "10": it is before start 20`,
+		name: "end before start", in: "service=a&start=1700003600000000&end=1700000000000000", param: "end", offset: -1,
+		msg: `invalid end "1700000000000000": it is before start 1700003600000000`,
+	},
+	{
+		name: "start in milliseconds", in: "service=a&start=1700000000000", param: "start", offset: -1,
+		msg: `invalid start "1700000000000": Jaeger expects microseconds since the epoch, and a value below 1e14 ` +
+			`(1973-03-03) is not one; as milliseconds it is 2023-11-14T22:13:20Z, which is 1700000000000000 in microseconds`,
+	},
+	{
+		name: "end in seconds", in: "service=a&end=1700003600", param: "end", offset: -1,
+		msg: `invalid end "1700003600": Jaeger expects microseconds since the epoch, and a value below 1e14 ` +
+			`(1973-03-03) is not one; as seconds it is 2023-11-14T23:13:20Z, which is 1700003600000000 in microseconds`,
+	},
+	{
+		name: "start too small for any unit", in: "service=a&start=20", param: "start", offset: -1,
+		msg: `invalid start "20": Jaeger expects microseconds since the epoch, and a value below 1e14 ` +
+			`(1973-03-03) is not one; write a time such as 1700000000000000`,
+	},
+	{
+		name: "end after the year 9999", in: "service=a&end=9223372036854775807", param: "end", offset: -1,
+		msg: `invalid end "9223372036854775807": Jaeger expects microseconds since the epoch, and this is after ` +
+			`9999-12-31T23:59:59.999999Z; if it is nanoseconds, it is 9223372036854775 in microseconds`,
+	},
+	{
+		name: "start beyond int64", in: "service=a&start=99999999999999999999", param: "start", offset: -1,
+		msg: `invalid start "99999999999999999999": expected microseconds since the epoch, such as 1700000000000000`,
+	},
+	{
+		name: "lookback of 999999 days", in: "service=a&lookback=999999d", param: "lookback", offset: -1,
+		msg: `invalid lookback "999999d": it is longer than 100 years (36500d), the longest lookback accepted`,
+	},
+	{
+		name: "lookback of 999999 weeks", in: "service=a&lookback=999999w", param: "lookback", offset: -1,
+		msg: `invalid lookback "999999w": it is longer than 100 years (36500d), the longest lookback accepted`,
 	},
 	{
 		name: "repeated service", in: "service=a&service=b", param: "service", offset: -1,

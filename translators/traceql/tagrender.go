@@ -79,6 +79,10 @@ var fieldTags = map[string]struct{ field, note string }{
 // tag writes one tag condition. Tags that the OpenTelemetry Jaeger
 // translator turns into span fields become those fields.
 func (r *renderer) tag(t Tag) (string, bool) {
+	if r.opts.KeepVariables && hasVariable(t.Key) {
+		r.variableKey(t)
+		return "", false
+	}
 	if f, ok := fieldTags[t.Key]; ok {
 		return r.withField(t, f.field, f.note)
 	}
@@ -113,6 +117,26 @@ func (r *renderer) tag(t Tag) (string, bool) {
 		return r.statusCodeTag(t)
 	}
 	return r.attrCondition(t, nil)
+}
+
+// variableKey reports a tag whose key contains a template variable. Grafana
+// replaces variables in the tags text before it reads the tags, so the
+// variable may expand to several keys, or to whole key=value pairs when it
+// is written alone. TraceQL cannot take either from one placeholder.
+func (r *renderer) variableKey(t Tag) {
+	// NOTE: ParseTags reads a key written alone as key=true, so an explicit
+	// $k=true is taken for whole tags as well.
+	if t.Value == "true" && wholeVariablePattern.MatchString(t.Key) {
+		r.add(fidelity.Unsupported, "variable_tags",
+			"the tags text contains the template variable %s as a tag of its own, which Grafana replaces with "+
+				"any number of key=value pairs; TraceQL cannot take several conditions from one variable, "+
+				"so the search cannot be translated", t.Key)
+		return
+	}
+	r.add(fidelity.Approximate, "variable_key",
+		"the key of the tag %s=%s contains the template variable %s, which may expand to several keys, "+
+			"while TraceQL cannot take an attribute name from a variable; the condition was left out, "+
+			"which widens the search", t.Key, t.Value, variablePattern.FindString(t.Key))
 }
 
 // statusCodeTag writes otel.status_code=OK and =ERROR as the span status.

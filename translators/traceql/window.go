@@ -1,46 +1,102 @@
 package traceql
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
-// window sets the Tempo start and end and the time range from the lookback
-// and the start and end of the search.
-func (r *renderer) window(s Search) {
-	relative := s.Lookback != "" && s.Lookback != LookbackCustom
-	if relative && !lookbackPattern.MatchString(s.Lookback) {
-		r.add(fidelity.Approximate, "invalid_lookback",
-			"the lookback %q is not a number and a unit such as 1h or 2d, and was ignored", s.Lookback)
-		relative = false
-	}
-	switch {
-	case relative:
-		r.rng = &TimeRange{Start: "now-" + s.Lookback, End: "now"}
-	case s.Start > 0 || s.End > 0:
-		r.rng = &TimeRange{Start: rfc3339(s.Start), End: rfc3339(s.End)}
-		if s.End == 0 {
-			r.rng.End = "now"
+// checkWindow reports a start or end out of bounds, a window that ends
+// before it starts, and a start after Options.Now when the end is left to
+// Jaeger, which then ends the window at the current time.
+func (r *renderer) checkWindow(s Search) bool {
+	for _, t := range []struct {
+		param  string
+		micros int64
+	}{{"start", s.Start}, {"end", s.End}} {
+		if t.micros == 0 {
+			continue
+		}
+		if problem := microsProblem(t.micros); problem != "" {
+			r.add(fidelity.Unsupported, "invalid_time", "%s %d: %s", t.param, t.micros, problem)
+			return false
 		}
 	}
+	if s.Start > 0 && s.End > 0 && s.End < s.Start {
+		r.add(fidelity.Unsupported, "invalid_time",
+			"end %s is before start %s, so the window holds no span", rfc3339(s.End), rfc3339(s.Start))
+		return false
+	}
+	if now, ok := r.clock(); ok && s.Start > 0 && s.End == 0 && s.Start > now.UnixMicro() {
+		r.add(fidelity.Unsupported, "invalid_time",
+			"start %s is after the current time %s, where Jaeger ends a search without end, "+
+				"so the window holds no span", rfc3339(s.Start), formatTime(now))
+		return false
+	}
+	return true
+}
 
+// window sets the Tempo start and end and the time range. A start or end
+// decides the window, because Jaeger's API reads only them and the Jaeger
+// UI computes them from its lookback when it runs a search. A lookback
+// alone counts back from Options.Now. checkWindow has accepted s.
+func (r *renderer) window(s Search) {
+	relative := s.Lookback != "" && s.Lookback != LookbackCustom
+	switch {
+	case s.Start > 0 || s.End > 0:
+		if relative {
+			r.add(fidelity.Exact, "ignored_lookback",
+				"the window follows start and end: the Jaeger UI computes them from the lookback %s when it "+
+					"runs the search, and Jaeger's API ignores the lookback", s.Lookback)
+		}
+		r.absoluteWindow(s)
+	case relative:
+		r.relativeWindow(s.Lookback)
+	}
+	r.windowNote()
+}
+
+// absoluteWindow sets the window from start and end. Jaeger ends a search
+// without end at the current time, and starts one without start at its
+// configured lookback, which the search does not carry.
+func (r *renderer) absoluteWindow(s Search) {
+	r.rng = &TimeRange{Start: rfc3339(s.Start), End: rfc3339(s.End)}
 	if s.Start > 0 {
-		r.params.Start = s.Start / 1e6
+		r.params.Start = secondsCovering(s.Start, false)
 	}
 	if s.End > 0 {
-		r.params.End = (s.End + 1e6 - 1) / 1e6
+		r.params.End = secondsCovering(s.End, true)
+		return
 	}
-	now := r.opts.Now
-	if relative && s.Start == 0 && s.End == 0 && !now.IsZero() {
-		r.params.Start = now.Add(-lookbackDuration(s.Lookback)).Unix()
-		r.params.End = now.Unix()
+	r.rng.End = "now"
+	if now, ok := r.clock(); ok {
+		r.params.End = now.Unix() // checkWindow made sure that start is not later
 	}
-	if s.Start > 0 && s.End == 0 && !now.IsZero() {
-		r.params.End = now.Unix()
-	}
+}
 
+// relativeWindow sets the window from a lookback, with Tempo start and end
+// when Options.Now is usable.
+func (r *renderer) relativeWindow(lookback string) {
+	d, err := parseLookback(lookback)
+	if err != nil {
+		r.add(fidelity.Approximate, "invalid_lookback", "the lookback %q was ignored: %v", lookback, err)
+		return
+	}
+	r.rng = &TimeRange{Start: "now-" + lookback, End: "now"}
+	now, ok := r.clock()
+	if !ok {
+		return
+	}
+	// A lookback of up to 100 years can reach back before the epoch, where
+	// Tempo's start would be negative. No trace is that old, so the window
+	// starts at the earliest time accepted instead, which clock keeps
+	// before now.
+	r.params.Start = max(now.Add(-d).Unix(), secondsCovering(minMicros, false))
+	r.params.End = now.Unix()
+}
+
+// windowNote grades the window.
+func (r *renderer) windowNote() {
 	if r.rng == nil && r.opts.DashboardTimeRange {
 		r.add(fidelity.Approximate, "time_window",
 			"Grafana sends the dashboard's time range to Jaeger and Tempo alike, but Jaeger keeps traces with "+
@@ -56,6 +112,16 @@ func (r *renderer) window(s Search) {
 	r.add(fidelity.Approximate, "time_window",
 		"Jaeger keeps traces with a matching span that starts inside the time window; Tempo's start and end "+
 			"select traces that overlap it, in whole seconds")
+}
+
+// clock returns Options.Now when it is set and within the times a window
+// may hold, from 1973-03-03 to the end of the year 9999.
+func (r *renderer) clock() (time.Time, bool) {
+	now := r.opts.Now
+	if now.IsZero() || now.Before(time.UnixMicro(minMicros)) || now.After(time.UnixMicro(maxMicros)) {
+		return time.Time{}, false
+	}
+	return now, true
 }
 
 // limit sets the Tempo limit to the number of traces Jaeger would return.
@@ -79,22 +145,4 @@ func (r *renderer) limit(s Search) {
 		"Jaeger returns the %d most recent traces with a matching span%s; Tempo's limit=%d with (most_recent=true) "+
 			"asks for the most recent matching traces, and its querier may cap the limit",
 		limit, source, limit)
-}
-
-// rfc3339 writes microseconds since the epoch in RFC 3339, or "" for 0.
-func rfc3339(micros int64) string {
-	if micros == 0 {
-		return ""
-	}
-	return time.UnixMicro(micros).UTC().Format(time.RFC3339Nano)
-}
-
-// lookbackDuration reads a lookback that matched lookbackPattern.
-func lookbackDuration(lookback string) time.Duration {
-	n, _ := strconv.Atoi(lookback[:len(lookback)-1])
-	unit := map[byte]time.Duration{
-		's': time.Second, 'm': time.Minute, 'h': time.Hour,
-		'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour,
-	}[lookback[len(lookback)-1]]
-	return time.Duration(n) * unit
 }
