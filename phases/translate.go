@@ -215,7 +215,13 @@ func translateAlerts(ctx context.Context, r *Run) (string, error) {
 	}
 	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
 	for _, f := range res.Files {
-		writes[filepath.Join("rules", f.File)] = f.YAML
+		// Loki's ruler loads every file of its folder, so rules disabled
+		// in the source go to a folder of their own.
+		dir := "rules"
+		if f.Disabled {
+			dir = "rules-disabled"
+		}
+		writes[filepath.Join(dir, f.File)] = f.YAML
 	}
 	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d rule files and the alerts report", len(res.Files))); err != nil {
 		return "", err
@@ -234,8 +240,8 @@ func translateAlerts(ctx context.Context, r *Run) (string, error) {
 		return "", err
 	}
 	s := res.Report.Summary
-	return fmt.Sprintf("%d rules written to %d files; rules %d exact, %d approximate, %d unsupported; %d objects failed",
-		s.RulesWritten, s.RuleFiles, s.Rules.Exact, s.Rules.Approximate, s.Rules.Unsupported, s.Failed), nil
+	return fmt.Sprintf("%d rules written to %d files (%d of them disabled in the source); rules %d exact, %d approximate, %d unsupported; %d objects and %d files failed",
+		s.RulesWritten, s.RuleFiles, s.DisabledRulesWritten, s.Rules.Exact, s.Rules.Approximate, s.Rules.Unsupported, s.Failed, s.FailedFiles), nil
 }
 
 // translateReport combines the translators' results for the gate.

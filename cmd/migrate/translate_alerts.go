@@ -35,14 +35,16 @@ graded exact, approximate or unsupported with the reasons.
 PATH is a Kibana saved-object export (NDJSON), a rule from the Kibana alerting
 API, a watch (as stored, or from the Watcher API), or a folder, walked for
 .json and .ndjson files. One rule file is written per input file that has a
-convertible rule, with one group per source rule. Loki rules have no
-actions: each rule's annotations and the report list what the source
-notified, for Alertmanager routes to take over.
+convertible rule, with one group per source rule. Rules that are disabled in
+Kibana and deactivated watches go to a second file, NAME.disabled.yaml, which
+is not meant to be loaded as it is. Loki rules have no actions: each rule's
+annotations and the report list what the source notified, for Alertmanager
+routes to take over.
 
 A malformed object is reported with its file, line and id, and the batch
 goes on. Exit status: 0 when the batch completes (failed objects are listed
 in the report), 2 when no input could be read, 3 with --strict when any
-object failed or any rule is unsupported.`,
+object or file failed or any rule is unsupported.`,
 		Example: `  migrate translate alerts kibana-rules.ndjson watches/ --out rules/ --report report.md
   migrate translate alerts exports/ --out rules/ --mapping plan.yaml --report report.json --strict`,
 		Args: minArgs(1, "at least one PATH (an export file, a rule, a watch or a folder)"),
@@ -53,7 +55,7 @@ object failed or any rule is unsupported.`,
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the generated Loki rule files (required; created if missing)")
 	cmd.Flags().StringVar(&f.mapping, "mapping", "", "YAML file with the logs mapping: a whole plan or only a top-level logs list")
 	cmd.Flags().StringVar(&f.report, "report", "", "write the batch report to this file: Markdown for .md, JSON for .json")
-	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit with status 3 when any object failed or any rule is unsupported")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit with status 3 when any object or file failed or any rule is unsupported")
 	return cmd
 }
 
@@ -82,7 +84,7 @@ func (a *app) runTranslateAlerts(f translateAlertsFlags, paths []string) error {
 	}
 
 	res := alerts.Convert(inputs, opts)
-	if res.Report.Summary.Objects == 0 {
+	if res.Report.NothingRead() {
 		a.logAlertFailures(res.Report)
 		return usageError("no rule or watch could be read from %s", strings.Join(paths, ", "))
 	}
@@ -97,9 +99,10 @@ func (a *app) runTranslateAlerts(f translateAlertsFlags, paths []string) error {
 
 	s := res.Report.Summary
 	a.log.Info("alerts batch done",
-		"files", s.Files, "objects", s.Objects, "failed", s.Failed, "skipped", s.Skipped,
+		"files", s.Files, "failed_files", s.FailedFiles, "objects", s.Objects, "failed", s.Failed, "skipped", s.Skipped,
 		"rules_exact", s.Rules.Exact, "rules_approximate", s.Rules.Approximate, "rules_unsupported", s.Rules.Unsupported,
-		"rules_written", s.RulesWritten, "rule_files", s.RuleFiles, "out", f.out)
+		"rules_written", s.RulesWritten, "disabled_rules_written", s.DisabledRulesWritten, "rule_files", s.RuleFiles,
+		"out", f.out)
 	a.logAlertFailures(res.Report)
 	if f.strict && (res.Report.Failed() || res.Report.HasUnsupported() || len(readErrs) > 0) {
 		return withExitCode(exitHeld, errors.New("the batch has failed or unsupported items (--strict)"))

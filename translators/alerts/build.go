@@ -107,15 +107,22 @@ func (b *builder) metric(spec *ruleSpec, schema *logql.Schema, q *ast.Query, rea
 
 // window sets a watch's window from its query's time range, and notes a
 // time range in a Kibana rule's query, where the rule's own window
-// applies too.
+// applies too. It returns false, with an unsupported reason, for a window
+// longer than Loki queries by default.
 func (b *builder) window(spec *ruleSpec, rng *logql.TimeRange, reasons *fidelity.Reasons) bool {
-	if spec.windowFromQuery {
-		return windowFromRange(spec, rng, reasons)
-	}
-	if rng != nil {
+	switch {
+	case spec.windowFromQuery:
+		windowFromRange(spec, rng, reasons)
+	case rng != nil:
 		reasons.Addf(fidelity.Approximate, "query_time_range",
 			"the query also limits the time field (from %q to %q); Kibana applies both that range and the rule's %s window, the Loki rule only the window",
 			rng.Start, rng.End, spec.windowText())
+	}
+	if spec.window > maxWindow {
+		reasons.Addf(fidelity.Unsupported, "window_too_long",
+			"the rule's window of %s is longer than %s, the default max_query_length of Loki, whose querier rejects longer queries, so the rule would fail at every evaluation; shorten the window in the source, or write the rule by hand for a Loki with a raised max_query_length",
+			spec.windowText(), formatDuration(maxWindow))
+		return false
 	}
 	return true
 }
@@ -168,7 +175,9 @@ func (b *builder) schemaFor(index, timeField string) (*logql.Schema, fidelity.Re
 }
 
 // rule assembles the ruler rule: labels that identify the source, and
-// annotations that keep what Loki cannot hold.
+// annotations that keep what Loki cannot hold. Every label and annotation
+// value but the summary is plain text, escaped in one place; the summary
+// holds template actions of its own.
 func (b *builder) rule(spec *ruleSpec, schema *logql.Schema, expr string, reasons fidelity.Reasons) Rule {
 	labels := map[string]string{
 		"severity":        severity(spec.tags),
@@ -176,33 +185,44 @@ func (b *builder) rule(spec *ruleSpec, schema *logql.Schema, expr string, reason
 		"migrate_rule_id": spec.id,
 	}
 	ann := map[string]string{
-		"summary":     summary(spec, schema),
-		"description": escapeTemplate(description(spec)),
+		"description": description(spec),
 		"fidelity":    reasons.Level().String(),
 	}
 	if spec.original != "" {
-		ann["original_query"] = escapeTemplate(spec.original)
+		ann["original_query"] = spec.original
 	}
 	if len(reasons) > 0 {
-		ann["reasons"] = escapeTemplate(reasonLines(reasons.Sorted()))
+		ann["reasons"] = reasonLines(reasons.Sorted())
 	}
 	for k, v := range spec.notes {
-		ann[k] = escapeTemplate(v)
+		ann[k] = v
 	}
+	escapeValues(labels)
+	escapeValues(ann)
+	ann["summary"] = summary(spec, schema)
 	return Rule{Alert: spec.displayName(), Expr: expr, For: forImmediately, Labels: labels, Annotations: ann}
 }
 
+// summary describes the alert with its value and, for a grouped rule, the
+// group's labels, as template actions around escaped text.
 func summary(spec *ruleSpec, schema *logql.Schema) string {
-	s := fmt.Sprintf("%s: %s in the last %s is {{ $value }}, and the rule fires when it is %s",
-		escapeTemplate(spec.displayName()), spec.measure(), spec.windowText(), spec.cond)
+	var t templateText
+	t.textf("%s: %s in the last %s is ", spec.displayName(), spec.measure(), spec.windowText())
+	t.action("$value")
+	t.textf(", and the rule fires when it is %s", spec.cond)
 	if len(spec.groupBy) == 0 {
-		return s
+		return t.String()
 	}
-	groups := make([]string, len(spec.groupBy))
+	t.text(" (")
 	for i, f := range spec.groupBy {
-		groups[i] = fmt.Sprintf("%s {{ $labels.%s }}", f, schema.LabelName(f))
+		if i > 0 {
+			t.text(", ")
+		}
+		t.text(f + " ")
+		t.action(labelRef(schema.LabelName(f)))
 	}
-	return s + " (" + strings.Join(groups, ", ") + ")"
+	t.text(")")
+	return t.String()
 }
 
 func description(spec *ruleSpec) string {

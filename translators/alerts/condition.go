@@ -3,7 +3,6 @@ package alerts
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Comparison operators of a condition. The first six are LogQL's; between
@@ -120,7 +119,7 @@ func thresholdValues(v any, path string) ([]float64, error) {
 	for i, item := range list {
 		f, ok := number(item)
 		if !ok {
-			return nil, invalid(fmt.Sprintf("%s[%d]", path, i), item, "a threshold must be a number")
+			return nil, invalid(fmt.Sprintf("%s[%d]", path, i), item, "a threshold must be a finite number, such as 10")
 		}
 		out = append(out, f)
 	}
@@ -144,11 +143,3 @@ func wrapTopN(x string, n int, bottom bool) string {
 	}
 	return fmt.Sprintf("%s(%d, %s)", fn, n, x)
 }
-
-// templateEscaper keeps text in annotations from being read as Go template
-// actions: Loki's ruler expands annotations with Prometheus' template
-// engine, and a literal "{{" from a Kibana message or a Watcher mustache
-// template would fail the rule file or expand to something else.
-var templateEscaper = strings.NewReplacer("{{", `{{ "{{" }}`)
-
-func escapeTemplate(s string) string { return templateEscaper.Replace(s) }

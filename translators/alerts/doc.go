@@ -15,6 +15,10 @@
 // report.
 //
 // Convert writes one rule file per input file, with one rule group per
-// source rule. A malformed rule is reported with its file, line and id, and
-// the rest of the batch goes on.
+// source rule. The rules that are disabled in the source go to a second
+// file of the input, <name>.disabled.yaml, which is not meant to be loaded
+// as it is. Every label and annotation value built from source text is
+// escaped, because Loki's ruler parses each one as a Go template. A
+// malformed rule is reported with its file, line and id, and the rest of
+// the batch goes on.
 package alerts

@@ -15,7 +15,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // TestGolden converts every input with and without the test mapping and
-// compares the rule files and both reports with testdata/golden.
+// compares the rule files and both reports with testdata/golden. Every
+// expression must pass the LogQL grammar, and every label and annotation
+// value must parse as a Prometheus template.
 func TestGolden(t *testing.T) {
 	variants := []struct {
 		name string
@@ -28,6 +30,7 @@ func TestGolden(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			res := alerts.Convert(readInputs(t, inputsDir), v.opts(t))
 			requireValidExprs(t, res)
+			requireSoundRuleFiles(t, res)
 
 			got := map[string][]byte{}
 			for _, out := range res.Files {

@@ -114,6 +114,8 @@ func TestEscapeTemplate(t *testing.T) {
 		`{{ "{{" }} already escaped`,
 		"}} unbalanced {{",
 		"{{{triple}}}",
+		"ends in a brace {",
+		"{",
 	} {
 		tmpl, err := template.New("annotation").Parse(escapeTemplate(text))
 		if err != nil {
@@ -128,6 +130,62 @@ func TestEscapeTemplate(t *testing.T) {
 		if b.String() != text {
 			t.Errorf("escaped %q expands to %q", text, b.String())
 		}
+	}
+}
+
+// TestTemplateTextActions checks that text written around actions cannot
+// join them: a "{" at the end of the text before an action, or one split
+// over two pieces of text, stays literal.
+func TestTemplateTextActions(t *testing.T) {
+	var tt templateText
+	tt.text("value {")
+	tt.action("$value")
+	tt.text(" and {")
+	tt.text("{x}} ")
+	tt.action(labelRef("host_name"))
+	tt.text(" ")
+	tt.action(labelRef("not-an-identifier"))
+	tmpl, err := template.New("summary").Option("missingkey=zero").
+		Parse("{{$labels := .Labels}}{{$value := .Value}}" + tt.String())
+	if err != nil {
+		t.Fatalf("%q does not parse: %v", tt.String(), err)
+	}
+	var b strings.Builder
+	data := map[string]any{"Value": 7, "Labels": map[string]string{"host_name": "h1", "not-an-identifier": "n1"}}
+	if err := tmpl.Execute(&b, data); err != nil {
+		t.Fatalf("%q does not run: %v", tt.String(), err)
+	}
+	if want := "value {7 and {{x}} h1 n1"; b.String() != want {
+		t.Errorf("%q expands to %q, want %q", tt.String(), b.String(), want)
+	}
+}
+
+// TestGroupName checks that a group name is the id when the id is safe,
+// and carries a hash of the whole id otherwise, so that ids which clean to
+// the same text keep names of their own.
+func TestGroupName(t *testing.T) {
+	long := strings.Repeat("a", maxNameLength+1)
+	cases := []struct {
+		id, want string
+	}{
+		{"6b1f0e40-a380-11ec", "kibana-6b1f0e40-a380-11ec"},
+		{"my watch/v2", "kibana-my_watch_v2-" + shortHash("my watch/v2")},
+		{"my_watch_v2", "kibana-my_watch_v2"},
+		{"日本", "kibana-" + shortHash("日本")},
+		{"中文", "kibana-" + shortHash("中文")},
+		{"{{id}}", "kibana-id-" + shortHash("{{id}}")},
+		{long, "kibana-" + long[:maxNameLength] + "-" + shortHash(long)},
+	}
+	seen := map[string]string{}
+	for _, tc := range cases {
+		got := groupName(SourceKibana, tc.id)
+		if got != tc.want {
+			t.Errorf("groupName(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+		if other, dup := seen[got]; dup {
+			t.Errorf("ids %q and %q share the group name %q", other, tc.id, got)
+		}
+		seen[got] = tc.id
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,16 +50,27 @@ func arr(m map[string]any, key string) []any {
 }
 
 // number reads a JSON number, or a string that holds one, as Kibana stores
-// some numeric settings as text.
+// some numeric settings as text. It rejects NaN and the infinities, which
+// strconv reads from text such as "NaN" or "Infinity": no Kibana or Watcher
+// setting takes them, and a LogQL comparison or range cannot be written
+// with them.
 func number(v any) (float64, bool) {
+	var f float64
 	switch v := v.(type) {
 	case float64:
-		return v, true
+		f = v
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		return f, err == nil
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
 	}
-	return 0, false
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
 }
 
 // stringList reads a string or a list of strings.

@@ -28,7 +28,12 @@ const defaultInterval = time.Minute
 func (c *converter) kibanaSpec(r *kibanaRule) (*ruleSpec, error) {
 	spec := &ruleSpec{
 		source: SourceKibana, kind: r.typeID, id: r.id, name: r.name, origin: r.origin, tags: r.tags,
-		interval: defaultInterval, agg: logql.AggCount,
+		interval: defaultInterval, agg: logql.AggCount, disabled: !r.enabled,
+	}
+	// The id names the rule's group and its migrate_rule_id label, and it
+	// is what keeps them the same from one run to the next.
+	if strings.TrimSpace(r.id) == "" {
+		return nil, missing("id", "Kibana gives every rule an id; export the rule again from Kibana")
 	}
 	if explanation, ok := unsupportedRuleType(r.typeID); ok {
 		return spec.unsupported("rule_type_unsupported", "%s", explanation), nil
@@ -91,8 +96,8 @@ func (c *converter) kibanaSchedule(spec *ruleSpec, r *kibanaRule) error {
 		return nil
 	}
 	d, err := plans.ParseDuration(r.interval)
-	if err != nil || d <= 0 {
-		return invalid("schedule.interval", r.interval, "give the check interval as a duration such as 1m or 30s")
+	if err != nil || d < minInterval {
+		return invalid("schedule.interval", r.interval, "give the check interval as a duration of at least 1s, such as 1m or 30s")
 	}
 	spec.interval = d
 	return nil

@@ -92,7 +92,7 @@ func logCountCondition(p map[string]any) (condition, error) {
 	}
 	value, ok := number(count["value"])
 	if !ok {
-		return condition{}, invalid("params.count.value", count["value"], "the count threshold must be a number")
+		return condition{}, invalid("params.count.value", count["value"], "the count threshold must be a finite number, such as 10")
 	}
 	return newCondition(op, []float64{value}, "params.count.value")
 }

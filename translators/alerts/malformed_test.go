@@ -169,6 +169,116 @@ func TestMalformedInput(t *testing.T) {
 			want: []string{"interval.ndjson:2", "watch w-6", "trigger.schedule.interval"},
 		},
 		{
+			name: "NaN threshold", file: "nan.ndjson",
+			data:     good + "\n" + esq(set("threshold", []any{"NaN"})),
+			want:     []string{"nan.ndjson:2", ".es-query bad-2", `params.threshold[0] "NaN"`, "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "Infinity threshold", file: "inf.ndjson",
+			data:     good + "\n" + esq(set("threshold", []any{5, "Infinity"})),
+			want:     []string{"inf.ndjson:2", ".es-query bad-2", `params.threshold[1] "Infinity"`, "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "NaN count", file: "count-nan.ndjson",
+			data:     good + "\n" + logs(set("count", map[string]any{"comparator": "more than", "value": "NaN"})),
+			want:     []string{"count-nan.ndjson:2", "bad-2", `params.count.value "NaN"`, "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "watch NaN threshold", file: "watch-nan.ndjson",
+			data:     good + "\n" + watchWith(t, compare("ctx.payload.hits.total", "gt", "NaN"), nil),
+			want:     []string{"watch-nan.ndjson:2", "watch w-8", `condition.compare.ctx.payload.hits.total.gt "NaN"`, "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "watch Infinity threshold", file: "watch-inf.ndjson",
+			data:     good + "\n" + watchWith(t, compare("ctx.payload.hits.total", "gte", "Infinity"), nil),
+			want:     []string{"watch-inf.ndjson:2", "watch w-8", `gte "Infinity"`, "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "watch metadata NaN threshold", file: "watch-meta.ndjson",
+			data: good + "\n" + watchWith(t, compare("ctx.payload.hits.total", "gt", "{{ctx.metadata.threshold}}"),
+				func(w map[string]any) { w["metadata"] = map[string]any{"threshold": "NaN"} }),
+			want:     []string{"watch-meta.ndjson:2", "watch w-8", "finite number"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "NaN window", file: "window-nan.ndjson",
+			data:     good + "\n" + esq(set("timeWindowSize", "NaN")),
+			want:     []string{"window-nan.ndjson:2", "bad-2", `params.timeWindowSize "NaN"`, "at least 1"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "Infinity window", file: "window-inf.ndjson",
+			data:     good + "\n" + esq(set("timeWindowSize", "Infinity")),
+			want:     []string{"window-inf.ndjson:2", "bad-2", `params.timeWindowSize "Infinity"`},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "window below one", file: "window-small.ndjson",
+			data:     good + "\n" + esq(set("timeWindowSize", 0.5)),
+			want:     []string{"window-small.ndjson:2", "bad-2", "params.timeWindowSize 0.5", "at least 1"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "negative window", file: "window-neg.ndjson",
+			data:     good + "\n" + esq(set("timeWindowSize", -5)),
+			want:     []string{"window-neg.ndjson:2", "bad-2", "params.timeWindowSize -5"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "window of 1e12 days", file: "window-1e12.ndjson",
+			data:     good + "\n" + esq(func(_, p map[string]any) { p["timeWindowSize"], p["timeWindowUnit"] = 1e12, "d" }),
+			want:     []string{"window-1e12.ndjson:2", "bad-2", "params.timeWindowSize 1e+12", "longer than 292 years", "at most 30d1h"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "window of 200000 days", file: "window-200000.ndjson",
+			data:     good + "\n" + esq(func(_, p map[string]any) { p["timeWindowSize"], p["timeWindowUnit"] = 200000, "d" }),
+			want:     []string{"window-200000.ndjson:2", "bad-2", "params.timeWindowSize 200000", "longer than 292 years"},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "NaN log threshold window", file: "timesize.ndjson",
+			data:     good + "\n" + logs(set("timeSize", "NaN")),
+			want:     []string{"timesize.ndjson:2", "bad-2", `params.timeSize "NaN"`},
+			sentinel: alerts.ErrInvalidParam,
+		},
+		{
+			name: "empty id and name", file: "noid.ndjson",
+			data:     good + "\n" + esq(func(rule, _ map[string]any) { rule["id"], rule["name"] = "", "" }),
+			want:     []string{"noid.ndjson:2", ".es-query", "missing setting id", "export the rule again"},
+			sentinel: alerts.ErrMissingParam,
+		},
+		{
+			name: "blank id", file: "blankid.ndjson",
+			data:     good + "\n" + esq(func(rule, _ map[string]any) { rule["id"] = "  " }),
+			want:     []string{"blankid.ndjson:2", `"Broken rule"`, "missing setting id"},
+			sentinel: alerts.ErrMissingParam,
+		},
+		{
+			name: "schedule below a second", file: "schedule-ms.ndjson",
+			data: good + "\n" + esq(func(rule, _ map[string]any) { rule["schedule"] = map[string]any{"interval": "500ms"} }),
+			want: []string{"schedule-ms.ndjson:2", "bad-2", `schedule.interval "500ms"`, "at least 1s"},
+		},
+		{
+			name: "watch interval of 1e-9 seconds", file: "interval-tiny.ndjson",
+			data: good + "\n" + watchWith(t, compare("ctx.payload.hits.total", "gt", 1), func(w map[string]any) {
+				w["trigger"] = map[string]any{"schedule": map[string]any{"interval": 1e-9}}
+			}),
+			want: []string{"interval-tiny.ndjson:2", "watch w-8", "trigger.schedule.interval 1e-09", "at least 1s"},
+		},
+		{
+			name: "watch interval below a second", file: "interval-ms.ndjson",
+			data: good + "\n" + watchWith(t, compare("ctx.payload.hits.total", "gt", 1), func(w map[string]any) {
+				w["trigger"] = map[string]any{"schedule": map[string]any{"interval": "500ms"}}
+			}),
+			want: []string{"interval-ms.ndjson:2", "watch w-8", `trigger.schedule.interval "500ms"`},
+		},
+		{
 			name: "watch comparing a missing aggregation", file: "agg.ndjson",
 			data: good + "\n" + `{"_id":"w-7","watch":{"trigger":{"schedule":{"interval":"1m"}},"input":{"search":{"request":{"indices":["app-*"],"body":{"query":{"match_all":{}}}}}},"condition":{"compare":{"ctx.payload.aggregations.avg_x.value":{"gt":1}}}}}`,
 			want: []string{"agg.ndjson:2", "watch w-7", `no aggregation "avg_x"`},
@@ -225,7 +335,45 @@ func TestUnreadableFiles(t *testing.T) {
 			if res.Report.Summary.Objects != 0 {
 				t.Errorf("%d objects read from an unreadable file", res.Report.Summary.Objects)
 			}
+			if res.Report.Summary.FailedFiles != 1 || res.Report.Summary.Failed != 0 {
+				t.Errorf("summary counts %d failed files and %d failed objects, want 1 and 0",
+					res.Report.Summary.FailedFiles, res.Report.Summary.Failed)
+			}
 		})
+	}
+}
+
+// watchWith returns a watch with id w-8 and the condition, changed by edit.
+func watchWith(t *testing.T, condition map[string]any, edit func(watch map[string]any)) string {
+	t.Helper()
+	w := testWatch(condition, nil)
+	w["_id"] = "w-8"
+	if edit != nil {
+		edit(w["watch"].(map[string]any))
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestWatchWithoutID reads a watch whose file name gives no id.
+func TestWatchWithoutID(t *testing.T) {
+	data, err := json.Marshal(testWatch(compare("ctx.payload.hits.total", "gt", 1), nil)["watch"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := alerts.Convert([]alerts.Input{{File: "watches/.json", Data: data}}, kindsOptions(t))
+	failed := failedItems(res.Report)
+	if len(failed) != 1 {
+		t.Fatalf("%d failed items, want 1", len(failed))
+	}
+	if !errors.Is(failed[0].Err(), alerts.ErrMissingParam) || !strings.Contains(failed[0].Error, "missing setting _id") {
+		t.Errorf("error %q, want a missing _id", failed[0].Error)
+	}
+	if len(res.Files) != 0 {
+		t.Errorf("a watch without an id wrote %d rule files", len(res.Files))
 	}
 }
 

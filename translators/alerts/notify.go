@@ -42,8 +42,7 @@ func (c *converter) kibanaNotes(spec *ruleSpec, r *kibanaRule) {
 	}
 	spec.note(noteTags, strings.Join(r.tags, ", "))
 	if !r.enabled {
-		spec.reasons.Addf(fidelity.Approximate, "rule_disabled",
-			"the rule is disabled in Kibana, but the Loki rule runs as soon as the ruler loads it; leave it out of the ruler to keep it off")
+		spec.reasons.Addf(fidelity.Exact, "rule_disabled", "the rule is disabled in Kibana, so %s", disabledFileNote)
 	}
 	if r.muted {
 		spec.reasons.Addf(fidelity.Approximate, "rule_muted",
@@ -201,3 +200,7 @@ func uniqueSorted(list []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// disabledFileNote ends the reason of a rule that is disabled in the source.
+const disabledFileNote = "its Loki rule, when it has one, goes to the input's .disabled.yaml file, apart from the enabled rules; " +
+	"move the rule to a loaded rule file only to turn it on in Loki"

@@ -16,11 +16,17 @@ type Report struct {
 	Items   []*Item `json:"items"`
 }
 
-// Summary holds the batch counts.
+// Summary holds the batch counts. Every object read is counted once, so
+// Objects = Rules.Total() + Failed + Skipped.
 type Summary struct {
-	// Files is the number of input files; Objects the number of objects
-	// read from them, failed ones excluded.
-	Files   int `json:"files"`
+	// Files is the number of input files, and FailedFiles the number of
+	// them that failed as a whole: empty, not JSON, or cut short. Objects
+	// are counted in the other files only.
+	Files       int `json:"files"`
+	FailedFiles int `json:"failed_files"`
+	// Objects is the number of objects read from the files, the failed
+	// ones included and the export summary line of a saved-object export
+	// left out.
 	Objects int `json:"objects"`
 	// Rules counts the Kibana rules and watches by the fidelity of their
 	// conversion; unsupported ones have no Loki rule.
@@ -30,9 +36,12 @@ type Summary struct {
 	// repeated copies of a rule.
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
-	// RulesWritten and RuleFiles count what was written.
-	RulesWritten int `json:"rules_written"`
-	RuleFiles    int `json:"rule_files"`
+	// RulesWritten and RuleFiles count what was written, the files of
+	// rules that are disabled in the source included. DisabledRulesWritten
+	// is the part of RulesWritten in those files.
+	RulesWritten         int `json:"rules_written"`
+	RuleFiles            int `json:"rule_files"`
+	DisabledRulesWritten int `json:"disabled_rules_written"`
 }
 
 // Counts counts conversions by fidelity.
@@ -71,6 +80,9 @@ type Item struct {
 	// Status is exact, approximate or unsupported for rules, failed or
 	// skipped otherwise.
 	Status string `json:"status"`
+	// Disabled marks a Kibana rule that is disabled or a watch that is
+	// deactivated. Its Loki rule, if any, is in a .disabled.yaml file.
+	Disabled bool `json:"disabled,omitempty"`
 	// Original is the source query; Expr the LogQL rule expression.
 	Original string           `json:"original,omitempty"`
 	Expr     string           `json:"expr,omitempty"`
@@ -82,15 +94,32 @@ type Item struct {
 
 	// rule marks an item that is a rule or a watch.
 	rule bool
-	err  error
+	// unread marks a failed object that could not be decoded, or that is
+	// neither a Kibana object nor a watch.
+	unread bool
+	// wholeFile marks the failure of a whole input file.
+	wholeFile bool
+	err       error
 }
 
 // Err returns the error of a failed item, for callers that branch on
 // ErrMissingParam, ErrInvalidParam or ErrInvalidUTF8; nil otherwise.
 func (it *Item) Err() error { return it.err }
 
-// Failed reports whether any object failed.
-func (r *Report) Failed() bool { return r.Summary.Failed > 0 }
+// Failed reports whether any object or any whole file failed.
+func (r *Report) Failed() bool { return r.Summary.Failed > 0 || r.Summary.FailedFiles > 0 }
+
+// NothingRead reports whether the batch has no object that could be read as
+// a Kibana object or a watch: every file failed, or held only objects that
+// are invalid JSON or of another kind.
+func (r *Report) NothingRead() bool {
+	for _, it := range r.Items {
+		if !it.wholeFile && !it.unread {
+			return false
+		}
+	}
+	return true
+}
 
 // HasUnsupported reports whether any rule is unsupported.
 func (r *Report) HasUnsupported() bool { return r.Summary.Rules.Unsupported > 0 }
@@ -100,8 +129,14 @@ func (r *Report) addFailed(e *ObjectError, name string) {
 	r.Items = append(r.Items, it)
 }
 
+// addUnreadable records an object that could not be decoded or classified.
+func (r *Report) addUnreadable(e *ObjectError) {
+	r.addFailed(e, "")
+	r.Items[len(r.Items)-1].unread = true
+}
+
 func (r *Report) addFileError(file string, err error) {
-	r.Items = append(r.Items, &Item{Source: file, Status: StatusFailed, Error: err.Error(), err: err})
+	r.Items = append(r.Items, &Item{Source: file, Status: StatusFailed, Error: err.Error(), err: err, wholeFile: true})
 }
 
 func (r *Report) addSkipped(o Origin, kind, id, name, code, message string) {
@@ -111,31 +146,41 @@ func (r *Report) addSkipped(o Origin, kind, id, name, code, message string) {
 	})
 }
 
-// finish derives the counts from the items and sorts every item's
-// reasons, so the report is deterministic.
+// finish derives the counts, but Files, from the items and sorts every
+// item's reasons, so the report is deterministic.
 func (r *Report) finish() {
+	files := r.Summary.Files
+	r.Summary = Summary{Files: files}
 	s := &r.Summary
-	s.Rules, s.Failed, s.Skipped, s.RulesWritten = Counts{}, 0, 0, 0
-	files := make(map[string]bool)
+	written := make(map[string]bool)
 	for _, it := range r.Items {
 		it.Reasons = it.Reasons.Sorted()
-		switch it.Status {
-		case StatusFailed:
+		if it.wholeFile {
+			s.FailedFiles++
+			continue
+		}
+		s.Objects++
+		switch {
+		case it.Status == StatusFailed:
 			s.Failed++
-			continue
-		case StatusSkipped:
+		case it.Status == StatusSkipped:
 			s.Skipped++
-			continue
-		}
-		if !it.rule {
-			continue
-		}
-		level, _ := fidelity.ParseLevel(it.Status)
-		s.Rules.add(level)
-		if it.Output != "" {
-			s.RulesWritten++
-			files[it.Output] = true
+		case it.rule:
+			level, _ := fidelity.ParseLevel(it.Status)
+			s.Rules.add(level)
+			s.countWritten(it, written)
 		}
 	}
-	s.RuleFiles = len(files)
+	s.RuleFiles = len(written)
+}
+
+func (s *Summary) countWritten(it *Item, files map[string]bool) {
+	if it.Output == "" {
+		return
+	}
+	s.RulesWritten++
+	if it.Disabled {
+		s.DisabledRulesWritten++
+	}
+	files[it.Output] = true
 }

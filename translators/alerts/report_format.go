@@ -21,21 +21,18 @@ func (r *Report) JSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Markdown renders the report for a pull request: the counts, the
-// failures, one section per rule that is not exact, the exact rules in a
-// table, the notifications to set up in Alertmanager, and the objects that
-// were skipped.
+// Markdown renders the report for a pull request. It lists the counts, the
+// failures, one section per rule that is not exact and the exact rules in a
+// table. Then come the rules that are disabled in the source, the
+// notifications to set up in Alertmanager, and the skipped objects.
 func (r *Report) Markdown() []byte {
 	var b strings.Builder
-	s := r.Summary
 	b.WriteString("# Alert rule conversion report\n\n")
-	fmt.Fprintf(&b, "%s, %s (%d failed, %d skipped), %s written to %s.\n\n",
-		plural(s.Files, "file"), plural(s.Objects, "object"), s.Failed, s.Skipped,
-		plural(s.RulesWritten, "Loki rule"), plural(s.RuleFiles, "rule file"))
-	b.WriteString("| | exact | approximate | unsupported | exact or approximate |\n|---|---:|---:|---:|---:|\n")
-	writeCountsRow(&b, "rules", s.Rules)
+	writeSummary(&b, r.Summary)
+	b.WriteString("\n| | exact | approximate | unsupported | exact or approximate |\n|---|---:|---:|---:|---:|\n")
+	writeCountsRow(&b, "rules", r.Summary.Rules)
 
-	var failed, review, exact, skipped, notify []*Item
+	var failed, review, exact, skipped, disabled, notify []*Item
 	for _, it := range r.Items {
 		switch it.Status {
 		case StatusFailed:
@@ -46,6 +43,9 @@ func (r *Report) Markdown() []byte {
 			exact = append(exact, it)
 		default:
 			review = append(review, it)
+		}
+		if it.Disabled && it.Output != "" {
+			disabled = append(disabled, it)
 		}
 		if it.Actions != "" {
 			notify = append(notify, it)
@@ -69,6 +69,7 @@ func (r *Report) Markdown() []byte {
 			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, mdEscape(it.Name), it.ID, it.Output, reasonCodes(it.Reasons))
 		}
 	}
+	writeDisabled(&b, disabled)
 	writeNotifications(&b, notify)
 	if len(skipped) > 0 {
 		b.WriteString("\n## Skipped\n\n| kind | name | id | source | why |\n|---|---|---|---|---|\n")
@@ -77,6 +78,42 @@ func (r *Report) Markdown() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// writeSummary writes the counts as three labelled lines: the input files,
+// the objects read from them split by outcome, and the rule files written.
+func writeSummary(b *strings.Builder, s Summary) {
+	fmt.Fprintf(b, "- Input: %s", plural(s.Files, "file"))
+	if s.FailedFiles > 0 {
+		fmt.Fprintf(b, ", %d of them failed as a whole (listed under Failed).\n", s.FailedFiles)
+	} else {
+		b.WriteString(", all read.\n")
+	}
+	fmt.Fprintf(b, "- Objects read: %d = %d converted (%d exact, %d approximate) + %d unsupported + %d failed + %d skipped (not rules, or repeated copies of a rule).\n",
+		s.Objects, s.Rules.Exact+s.Rules.Approximate, s.Rules.Exact, s.Rules.Approximate,
+		s.Rules.Unsupported, s.Failed, s.Skipped)
+	fmt.Fprintf(b, "- Written: %s in %s.", plural(s.RulesWritten, "Loki rule"), plural(s.RuleFiles, "rule file"))
+	switch n := s.DisabledRulesWritten; {
+	case n == 1:
+		b.WriteString(" Of these, 1 rule is disabled in the source and is in a .disabled.yaml file, which is not meant to be loaded.")
+	case n > 1:
+		fmt.Fprintf(b, " Of these, %d rules are disabled in the source and are in .disabled.yaml files, which are not meant to be loaded.", n)
+	}
+	b.WriteString("\n")
+}
+
+// writeDisabled lists the rules written to .disabled.yaml files.
+func writeDisabled(b *strings.Builder, items []*Item) {
+	if len(items) == 0 {
+		return
+	}
+	b.WriteString("\n## Disabled in the source\n\n")
+	b.WriteString("These rules were disabled in Kibana or deactivated in Watcher. Their Loki rules are in files ")
+	b.WriteString("that are not meant to be loaded as they are: move a group to a loaded rule file to turn the rule on.\n\n")
+	b.WriteString("| kind | name | id | output | group |\n|---|---|---|---|---|\n")
+	for _, it := range items {
+		fmt.Fprintf(b, "| %s | %s | `%s` | %s | `%s` |\n", it.Kind, mdEscape(it.Name), it.ID, it.Output, it.Group)
+	}
 }
 
 func writeCountsRow(b *strings.Builder, name string, c Counts) {

@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -110,22 +112,47 @@ func DecodeRuleFile(data []byte) (RuleFile, error) {
 
 // groupName names the rule group of a source rule by its source and id,
 // which stay when the rule is renamed, so a second run replaces the group
-// in Loki instead of adding one.
+// in Loki instead of adding one. When the id has characters that are not
+// safe in a name, or is too long, the name also carries a short hash of the
+// whole id. Two ids that clean to the same text then keep names of their
+// own, whatever the order of the inputs.
 func groupName(source, id string) string {
-	return source + "-" + slug(id)
+	clean := cleanName(id)
+	switch {
+	case clean == id:
+		return source + "-" + id
+	case clean == "":
+		return source + "-" + shortHash(id)
+	}
+	return source + "-" + clean + "-" + shortHash(id)
+}
+
+// shortHash is the first 8 hex digits of the SHA-256 of s.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
 }
 
 var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// slug keeps letters, digits, dots, dashes and underscores, so a name is
-// safe in a file name and in the ruler API's URL path.
-func slug(s string) string {
+// maxNameLength bounds the part of a name taken from source text.
+const maxNameLength = 100
+
+// cleanName keeps letters, digits, dots, dashes and underscores, so a name
+// is safe in a file name and in the ruler API's URL path. It returns "" when
+// nothing is left.
+func cleanName(s string) string {
 	s = strings.Trim(unsafeNameChars.ReplaceAllString(s, "_"), "_")
-	if s == "" {
-		return "unnamed"
+	if len(s) > maxNameLength {
+		s = s[:maxNameLength]
 	}
-	if len(s) > 100 {
-		s = s[:100]
+	return s
+}
+
+// slug is cleanName, or "unnamed" when nothing is left.
+func slug(s string) string {
+	if s = cleanName(s); s == "" {
+		return "unnamed"
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type ruleSpec struct {
 	origin   Origin
 	interval time.Duration
 	tags     []string
+	// disabled marks a Kibana rule that is disabled or a watch that is
+	// deactivated: its Loki rule goes to the input's .disabled.yaml file.
+	disabled bool
 
 	// index selects the mapping entry; timeField is the field the source
 	// measures its window on, or "".
@@ -118,16 +122,37 @@ func formatDuration(d time.Duration) string {
 	return b.String()
 }
 
+// Bounds of rule windows and evaluation intervals.
+const (
+	// maxWindow is the longest window a rule gets: 721h (30d1h), the
+	// default of Loki's max_query_length since Loki 2.4. The ruler queries
+	// the whole window at every evaluation, and Loki's querier rejects a
+	// query whose time range is longer than max_query_length, so with the
+	// default limits a longer rule would fail at every evaluation.
+	// NOTE: a Loki with a raised max_query_length can run longer windows,
+	// but such rules are reported unsupported and need writing by hand.
+	maxWindow = 721 * time.Hour
+
+	// minInterval is the shortest evaluation interval. The ruler runs each
+	// evaluation as a Loki query, and no log alert needs more than one a
+	// second, so a shorter interval is a mistake in the source, such as
+	// 1e-9 read as seconds.
+	minInterval = time.Second
+)
+
 // kibanaWindow reads a window given as a size and a unit (s, m, h or d), as
-// Kibana rules store timeWindowSize and timeWindowUnit.
+// Kibana rules store timeWindowSize and timeWindowUnit. The size must be at
+// least 1, as the parameter schema of Kibana's Elasticsearch query and index
+// threshold rules requires, so a window is at least 1s. A window longer than
+// maxWindow is returned, and the builder reports it unsupported.
 func kibanaWindow(params map[string]any, sizeKey, unitKey string) (time.Duration, error) {
 	rawSize, ok := params[sizeKey]
 	if !ok {
 		return 0, missing("params."+sizeKey, "give the time window size, such as 5")
 	}
 	size, ok := number(rawSize)
-	if !ok || size <= 0 {
-		return 0, invalid("params."+sizeKey, rawSize, "the time window size must be a positive number")
+	if !ok || size < 1 {
+		return 0, invalid("params."+sizeKey, rawSize, "the time window size must be a finite number of at least 1, such as 5")
 	}
 	unit := str(params, unitKey)
 	scale, ok := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[unit]
@@ -137,5 +162,11 @@ func kibanaWindow(params map[string]any, sizeKey, unitKey string) (time.Duration
 		}
 		return 0, invalid("params."+unitKey, params[unitKey], "the time window unit must be s, m, h or d")
 	}
-	return time.Duration(size * float64(scale)), nil
+	// A float64 at or above 2^63 does not convert to a time.Duration.
+	if window := size * float64(scale); window < float64(math.MaxInt64) {
+		return time.Duration(window), nil
+	}
+	return 0, invalid("params."+sizeKey, rawSize, fmt.Sprintf(
+		"a window of %s%s is longer than 292 years, the longest duration this converter can hold; give a window of at most %s, the longest that Loki queries by default",
+		formatNumber(size), unit, formatDuration(maxWindow)))
 }

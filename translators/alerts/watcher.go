@@ -37,15 +37,17 @@ var watchMetricAggs = map[string]logql.Aggregation{
 func (c *converter) watchSpec(w *watch) (*ruleSpec, error) {
 	spec := &ruleSpec{
 		source: SourceWatcher, kind: KindWatch, id: w.id, name: watchName(w), origin: w.origin,
-		interval: defaultInterval, agg: logql.AggCount, windowFromQuery: true,
+		interval: defaultInterval, agg: logql.AggCount, windowFromQuery: true, disabled: !w.active,
+	}
+	if strings.TrimSpace(w.id) == "" {
+		return nil, missing("_id", "give the watch its _id, or name its file after the watch id")
 	}
 	if err := watchSchedule(spec, w.body); err != nil {
 		return nil, err
 	}
 	watchNotes(spec, w.body)
 	if !w.active {
-		spec.reasons.Addf(fidelity.Approximate, "watch_inactive",
-			"the watch is deactivated, but the Loki rule runs as soon as the ruler loads it; leave it out of the ruler to keep it off")
+		spec.reasons.Addf(fidelity.Exact, "watch_inactive", "the watch is deactivated, so %s", disabledFileNote)
 	}
 	body, err := watchSearch(spec, w.body)
 	if err != nil || spec.reasons.Level() == fidelity.Unsupported {
@@ -82,14 +84,14 @@ func watchSchedule(spec *ruleSpec, w map[string]any) error {
 	}
 	d, err := watchInterval(raw)
 	if err != nil {
-		return invalid("trigger.schedule.interval", raw, "give an interval such as 30s, 5m or 1h")
+		return invalid("trigger.schedule.interval", raw, "give an interval of at least 1s, such as 30s, 5m or 1h")
 	}
 	spec.interval = d
 	return nil
 }
 
 // watchInterval reads a Watcher interval: a number of seconds, or a number
-// with the unit s, m, h, d or w.
+// with the unit s, m, h, d or w. It rejects intervals below minInterval.
 func watchInterval(v any) (time.Duration, error) {
 	s := ""
 	switch v := v.(type) {
@@ -104,8 +106,8 @@ func watchInterval(v any) (time.Duration, error) {
 		return 0, fmt.Errorf("interval is a JSON %s", jsonKind(v))
 	}
 	d, err := plans.ParseDuration(s)
-	if err == nil && d <= 0 {
-		err = fmt.Errorf("interval %q is not positive", s)
+	if err == nil && d < minInterval {
+		err = fmt.Errorf("interval %q is shorter than %s", s, minInterval)
 	}
 	return d, err
 }
@@ -229,7 +231,7 @@ func compareOperand(m, metadata map[string]any, path string) (string, float64, e
 	}
 	value, ok := number(raw)
 	if !ok {
-		return "", 0, invalid(path+"."+name, m[name], "the compared value must be a number or a {{ctx.metadata.*}} reference to one")
+		return "", 0, invalid(path+"."+name, m[name], "the compared value must be a finite number, such as 10, or a {{ctx.metadata.*}} reference to one")
 	}
 	return op, value, nil
 }
@@ -327,24 +329,26 @@ func watchAggregation(spec *ruleSpec, name string, body map[string]any) error {
 // windowFromRange takes a watch's window from its query's range on the
 // time field, as now-5m to now. Without one, the watch counted every
 // document of its indices; the rule then counts one evaluation interval.
-func windowFromRange(spec *ruleSpec, rng *logql.TimeRange, reasons *fidelity.Reasons) bool {
-	fallback := func(code, format string, args ...any) bool {
+func windowFromRange(spec *ruleSpec, rng *logql.TimeRange, reasons *fidelity.Reasons) {
+	fallback := func(code, format string, args ...any) {
 		spec.window = spec.interval
 		reasons.Addf(fidelity.Approximate, code, format+"; the rule counts the last %s, one evaluation interval",
 			append(args, formatDuration(spec.interval))...)
-		return true
 	}
 	if rng == nil || rng.Start == "" {
-		return fallback("no_time_window",
+		fallback("no_time_window",
 			"the watch's query does not limit the time field with a range from now-…, so it counted every matching document")
+		return
 	}
 	start, rounded, err := parseDateMath(rng.Start)
 	if err != nil {
-		return fallback("time_window_unsupported", "the query's time range starts at %q, which is not now minus a duration (%v)", rng.Start, err)
+		fallback("time_window_unsupported", "the query's time range starts at %q, which is not now minus a duration (%v)", rng.Start, err)
+		return
 	}
 	end, endRounded, err := parseDateMath(rng.End)
 	if err != nil || end >= start {
-		return fallback("time_window_unsupported", "the query's time range ends at %q, which is not now or now minus a duration", rng.End)
+		fallback("time_window_unsupported", "the query's time range ends at %q, which is not now or now minus a duration", rng.End)
+		return
 	}
 	spec.window = start - end
 	if rounded || endRounded {
@@ -355,7 +359,6 @@ func windowFromRange(spec *ruleSpec, rng *logql.TimeRange, reasons *fidelity.Rea
 		reasons.Addf(fidelity.Approximate, "time_window_shifted",
 			"the query's time range ends %s before now; the rule's %s window ends at each evaluation", formatDuration(end), spec.windowText())
 	}
-	return true
 }
 
 // dateMathUnits are Elasticsearch date math units. Months and years are
