@@ -45,25 +45,7 @@ type Summary struct {
 }
 
 // Counts counts conversions by fidelity.
-type Counts struct {
-	Exact       int `json:"exact"`
-	Approximate int `json:"approximate"`
-	Unsupported int `json:"unsupported"`
-}
-
-// Total returns the sum of the counts.
-func (c Counts) Total() int { return c.Exact + c.Approximate + c.Unsupported }
-
-func (c *Counts) add(l fidelity.Level) {
-	switch l {
-	case fidelity.Exact:
-		c.Exact++
-	case fidelity.Approximate:
-		c.Approximate++
-	default:
-		c.Unsupported++
-	}
-}
+type Counts = fidelity.Counts
 
 // Item reports one source object.
 type Item struct {
@@ -167,7 +149,7 @@ func (r *Report) finish() {
 			s.Skipped++
 		case it.rule:
 			level, _ := fidelity.ParseLevel(it.Status)
-			s.Rules.add(level)
+			s.Rules.Add(level)
 			s.countWritten(it, written)
 		}
 	}

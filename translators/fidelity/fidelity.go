@@ -129,3 +129,26 @@ func (rs Reasons) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal([]Reason(rs))
 }
+
+// Counts counts conversions by fidelity, for batch reports.
+type Counts struct {
+	Exact       int `json:"exact"`
+	Approximate int `json:"approximate"`
+	Unsupported int `json:"unsupported"`
+}
+
+// Add counts one conversion of level l. Any level worse than approximate
+// counts as unsupported.
+func (c *Counts) Add(l Level) {
+	switch l {
+	case Exact:
+		c.Exact++
+	case Approximate:
+		c.Approximate++
+	default:
+		c.Unsupported++
+	}
+}
+
+// Total returns the sum of the counts.
+func (c Counts) Total() int { return c.Exact + c.Approximate + c.Unsupported }

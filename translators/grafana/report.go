@@ -46,25 +46,7 @@ type Summary struct {
 }
 
 // Counts counts conversions by fidelity.
-type Counts struct {
-	Exact       int `json:"exact"`
-	Approximate int `json:"approximate"`
-	Unsupported int `json:"unsupported"`
-}
-
-func (c *Counts) add(l fidelity.Level) {
-	switch l {
-	case fidelity.Exact:
-		c.Exact++
-	case fidelity.Approximate:
-		c.Approximate++
-	default:
-		c.Unsupported++
-	}
-}
-
-// Total returns the sum of the counts.
-func (c Counts) Total() int { return c.Exact + c.Approximate + c.Unsupported }
+type Counts = fidelity.Counts
 
 // Item reports one dashboard file.
 type Item struct {
@@ -225,13 +207,13 @@ func (r *Report) finish() {
 			it.Status = worst.String()
 		}
 		for _, t := range it.Targets {
-			s.Targets.add(t.Fidelity)
+			s.Targets.Add(t.Fidelity)
 		}
 		for _, v := range it.Variables {
-			s.Variables.add(v.Fidelity)
+			s.Variables.Add(v.Fidelity)
 		}
 		for _, a := range it.Annotations {
-			s.Annotations.add(a.Fidelity)
+			s.Annotations.Add(a.Fidelity)
 		}
 	}
 }

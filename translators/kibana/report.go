@@ -41,26 +41,8 @@ type Summary struct {
 	DisabledFilters int `json:"disabled_filters_skipped"`
 }
 
-// Counts counts translations by fidelity.
-type Counts struct {
-	Exact       int `json:"exact"`
-	Approximate int `json:"approximate"`
-	Unsupported int `json:"unsupported"`
-}
-
-func (c *Counts) add(l fidelity.Level) {
-	switch l {
-	case fidelity.Exact:
-		c.Exact++
-	case fidelity.Approximate:
-		c.Approximate++
-	default:
-		c.Unsupported++
-	}
-}
-
-// Total returns the sum of the counts.
-func (c Counts) Total() int { return c.Exact + c.Approximate + c.Unsupported }
+// Counts counts conversions by fidelity.
+type Counts = fidelity.Counts
 
 // Item reports one source object.
 type Item struct {
@@ -259,10 +241,10 @@ func (r *Report) finish() {
 	for _, it := range r.Items {
 		it.Reasons = it.Reasons.Sorted()
 		for _, p := range it.Panels {
-			sum.Panels.add(p.Fidelity)
+			sum.Panels.Add(p.Fidelity)
 		}
 		for _, q := range it.Queries {
-			sum.Queries.add(q.Fidelity)
+			sum.Queries.Add(q.Fidelity)
 		}
 		sum.DisabledFilters += it.disabled
 		switch it.Status {
