@@ -72,26 +72,19 @@ func translateKibana(ctx context.Context, r *Run) (string, error) {
 		return "", err
 	}
 
-	out := translateOut(r, "kibana")
-	reportJSON, err := res.Report.JSON()
-	if err != nil {
-		return "", err
-	}
-	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
+	writes := map[string][]byte{}
 	for _, d := range res.Dashboards {
 		writes[filepath.Join("dashboards", d.File)] = d.JSON
 	}
-	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d dashboards and the Kibana report", len(res.Dashboards))); err != nil {
+	reportPath, err := writeTranslation(r, "kibana", res.Report, writes, fmt.Sprintf("%d dashboards and the Kibana report", len(res.Dashboards)))
+	if err != nil {
 		return "", err
 	}
 
-	sum := TranslateSummary{Kibana: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
+	sum := TranslateSummary{Kibana: &res.Report.Summary, Reports: []string{reportPath}, At: r.Now().UTC()}
 	for _, it := range res.Report.Items {
 		if it.Status == kibana.StatusFailed || it.Status == "unsupported" {
-			sum.Unsupported++
-			if len(sum.Items) < maxListedItems {
-				sum.Items = append(sum.Items, fmt.Sprintf("%s %s %q: %s", it.Type, it.ID, it.Title, it.Status))
-			}
+			sum.count(fmt.Sprintf("%s %s %q: %s", it.Type, it.ID, it.Title, it.Status))
 		}
 	}
 	if err := putJSON(ctx, r, artifactTranslateKibana, sum); err != nil {
@@ -102,7 +95,37 @@ func translateKibana(ctx context.Context, r *Run) (string, error) {
 		s.Dashboards, s.Objects, s.Panels.Exact, s.Panels.Approximate, s.Panels.Unsupported, sum.Unsupported), nil
 }
 
-// writeOutputs writes files under out, or under --dry-run says what it
+// batchReport is what every translator's report offers.
+type batchReport interface {
+	JSON() ([]byte, error)
+	Markdown() []byte
+}
+
+// writeTranslation writes a translator's outputs and its report under
+// translate/sub of the phase's folder, and returns the Markdown report's
+// path.
+func writeTranslation(r *Run, sub string, report batchReport, writes map[string][]byte, what string) (string, error) {
+	reportJSON, err := report.JSON()
+	if err != nil {
+		return "", err
+	}
+	writes["report.json"], writes["report.md"] = reportJSON, report.Markdown()
+	out := translateOut(r, sub)
+	if err := writeOutputs(r, out, writes, what); err != nil {
+		return "", err
+	}
+	return filepath.Join(out, "report.md"), nil
+}
+
+// count adds an unsupported or failed item, naming the first ones.
+func (s *TranslateSummary) count(item string) {
+	s.Unsupported++
+	if len(s.Items) < maxListedItems {
+		s.Items = append(s.Items, item)
+	}
+}
+
+// writeOutputs writes files under out, or under --dry-run reports what it
 // would write.
 func writeOutputs(r *Run, out string, writes map[string][]byte, what string) error {
 	if r.DryRun {
@@ -160,27 +183,20 @@ func translateGrafana(ctx context.Context, r *Run) (string, error) {
 		return "", err
 	}
 
-	out := translateOut(r, "grafana")
-	reportJSON, err := res.Report.JSON()
-	if err != nil {
-		return "", err
-	}
-	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
+	writes := map[string][]byte{}
 	for _, d := range res.Dashboards {
 		writes[filepath.Join("dashboards", d.File)] = d.JSON
 	}
-	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d dashboards and the Grafana report", len(res.Dashboards))); err != nil {
+	reportPath, err := writeTranslation(r, "grafana", res.Report, writes, fmt.Sprintf("%d dashboards and the Grafana report", len(res.Dashboards)))
+	if err != nil {
 		return "", err
 	}
 
-	sum := TranslateSummary{Grafana: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
+	sum := TranslateSummary{Grafana: &res.Report.Summary, Reports: []string{reportPath}, At: r.Now().UTC()}
 	for _, it := range res.Report.Items {
 		switch it.Status {
 		case grafana.StatusFailed, grafana.StatusNotConverted, "unsupported":
-			sum.Unsupported++
-			if len(sum.Items) < maxListedItems {
-				sum.Items = append(sum.Items, fmt.Sprintf("grafana dashboard %s %q: %s", it.Source, it.Title, it.Status))
-			}
+			sum.count(fmt.Sprintf("grafana dashboard %s %q: %s", it.Source, it.Title, it.Status))
 		}
 	}
 	if err := putJSON(ctx, r, artifactTranslateGrafana, sum); err != nil {
@@ -208,12 +224,7 @@ func translateAlerts(ctx context.Context, r *Run) (string, error) {
 		return "", err
 	}
 
-	out := translateOut(r, "alerts")
-	reportJSON, err := res.Report.JSON()
-	if err != nil {
-		return "", err
-	}
-	writes := map[string][]byte{"report.json": reportJSON, "report.md": res.Report.Markdown()}
+	writes := map[string][]byte{}
 	for _, f := range res.Files {
 		// Loki's ruler loads every file of its folder, so rules disabled
 		// in the source go to a folder of their own.
@@ -223,17 +234,15 @@ func translateAlerts(ctx context.Context, r *Run) (string, error) {
 		}
 		writes[filepath.Join(dir, f.File)] = f.YAML
 	}
-	if err := writeOutputs(r, out, writes, fmt.Sprintf("%d rule files and the alerts report", len(res.Files))); err != nil {
+	reportPath, err := writeTranslation(r, "alerts", res.Report, writes, fmt.Sprintf("%d rule files and the alerts report", len(res.Files)))
+	if err != nil {
 		return "", err
 	}
 
-	sum := TranslateSummary{Alerts: &res.Report.Summary, Reports: []string{filepath.Join(out, "report.md")}, At: r.Now().UTC()}
+	sum := TranslateSummary{Alerts: &res.Report.Summary, Reports: []string{reportPath}, At: r.Now().UTC()}
 	for _, it := range res.Report.Items {
 		if it.Status == alerts.StatusFailed || it.Status == "unsupported" {
-			sum.Unsupported++
-			if len(sum.Items) < maxListedItems {
-				sum.Items = append(sum.Items, fmt.Sprintf("alert %s %s %q: %s", it.Kind, it.ID, it.Name, it.Status))
-			}
+			sum.count(fmt.Sprintf("alert %s %s %q: %s", it.Kind, it.ID, it.Name, it.Status))
 		}
 	}
 	if err := putJSON(ctx, r, artifactTranslateAlerts, sum); err != nil {
