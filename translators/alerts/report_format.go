@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/obs-migrate/migrate/internal/markdown"
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
@@ -54,7 +55,7 @@ func (r *Report) Markdown() []byte {
 	if len(failed) > 0 {
 		b.WriteString("\n## Failed\n\n")
 		for _, it := range failed {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(it.Error))
+			fmt.Fprintf(&b, "- %s\n", markdown.Cell(it.Error))
 		}
 	}
 	if len(review) > 0 {
@@ -66,7 +67,7 @@ func (r *Report) Markdown() []byte {
 	if len(exact) > 0 {
 		b.WriteString("\n## Exact\n\n| kind | name | id | output | notes |\n|---|---|---|---|---|\n")
 		for _, it := range exact {
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, mdEscape(it.Name), it.ID, it.Output, reasonCodes(it.Reasons))
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, markdown.Cell(it.Name), it.ID, it.Output, reasonCodes(it.Reasons))
 		}
 	}
 	writeDisabled(&b, disabled)
@@ -74,7 +75,7 @@ func (r *Report) Markdown() []byte {
 	if len(skipped) > 0 {
 		b.WriteString("\n## Skipped\n\n| kind | name | id | source | why |\n|---|---|---|---|---|\n")
 		for _, it := range skipped {
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, mdEscape(it.Name), it.ID, it.Source, mdEscape(firstMessage(it.Reasons)))
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", it.Kind, markdown.Cell(it.Name), it.ID, it.Source, markdown.Cell(firstMessage(it.Reasons)))
 		}
 	}
 	return []byte(b.String())
@@ -112,7 +113,7 @@ func writeDisabled(b *strings.Builder, items []*Item) {
 	b.WriteString("that are not meant to be loaded as they are: move a group to a loaded rule file to turn the rule on.\n\n")
 	b.WriteString("| kind | name | id | output | group |\n|---|---|---|---|---|\n")
 	for _, it := range items {
-		fmt.Fprintf(b, "| %s | %s | `%s` | %s | `%s` |\n", it.Kind, mdEscape(it.Name), it.ID, it.Output, it.Group)
+		fmt.Fprintf(b, "| %s | %s | `%s` | %s | `%s` |\n", it.Kind, markdown.Cell(it.Name), it.ID, it.Output, it.Group)
 	}
 }
 
@@ -125,20 +126,20 @@ func writeCountsRow(b *strings.Builder, name string, c Counts) {
 }
 
 func writeItem(b *strings.Builder, it *Item) {
-	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Kind, mdEscape(it.Name), it.Status)
+	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Kind, markdown.Cell(it.Name), it.Status)
 	fmt.Fprintf(b, "`%s` from %s", it.ID, it.Source)
 	if it.Output != "" {
 		fmt.Fprintf(b, ", written to `%s` as group `%s`", it.Output, it.Group)
 	}
 	b.WriteString(".\n\n")
 	for _, r := range it.Reasons {
-		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, mdEscape(r.Message))
+		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, markdown.Cell(r.Message))
 	}
 	if it.Original != "" {
-		fmt.Fprintf(b, "- original: %s\n", mdCode(oneLine(it.Original)))
+		fmt.Fprintf(b, "- original: %s\n", markdown.Code(oneLine(it.Original)))
 	}
 	if it.Expr != "" {
-		fmt.Fprintf(b, "- expr: %s\n", mdCode(it.Expr))
+		fmt.Fprintf(b, "- expr: %s\n", markdown.Code(it.Expr))
 	}
 }
 
@@ -151,9 +152,9 @@ func writeNotifications(b *strings.Builder, items []*Item) {
 	b.WriteString("\n## Notifications to route in Alertmanager\n\n")
 	b.WriteString("Loki rules have no actions. Route these alerts by their `migrate_rule_id` label.\n")
 	for _, it := range items {
-		fmt.Fprintf(b, "\n- %s `%s`:\n", mdEscape(it.Name), it.ID)
+		fmt.Fprintf(b, "\n- %s `%s`:\n", markdown.Cell(it.Name), it.ID)
 		for _, line := range strings.Split(it.Actions, "\n") {
-			fmt.Fprintf(b, "  - %s\n", mdEscape(oneLine(line)))
+			fmt.Fprintf(b, "  - %s\n", markdown.Cell(oneLine(line)))
 		}
 	}
 }
@@ -175,25 +176,6 @@ func firstMessage(rs fidelity.Reasons) string {
 	return rs[0].Message
 }
 
-// mdCode renders text as a Markdown code span that keeps every character:
-// the fence is one backtick longer than the longest run inside.
-func mdCode(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
-
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
@@ -207,9 +189,4 @@ func oneLine(s string) string {
 		s = truncate(s, 300)
 	}
 	return s
-}
-
-// mdEscape keeps text from breaking a Markdown table or list.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
 }

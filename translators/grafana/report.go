@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/obs-migrate/migrate/internal/markdown"
 	"github.com/obs-migrate/migrate/internal/ojson"
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
@@ -256,9 +257,9 @@ func (r *Report) Markdown() []byte {
 	items := append([]*Item(nil), r.Items...)
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Source < items[j].Source })
 	for _, it := range items {
-		fmt.Fprintf(&b, "\n## %s: %s\n\n%s", mdEscape(orDefault(it.Title, it.Source)), it.Status, mdCode(it.Source))
+		fmt.Fprintf(&b, "\n## %s: %s\n\n%s", mdEscape(orDefault(it.Title, it.Source)), it.Status, markdown.Code(it.Source))
 		if it.Output != "" {
-			fmt.Fprintf(&b, " → %s", mdCode(it.Output))
+			fmt.Fprintf(&b, " → %s", markdown.Code(it.Output))
 		}
 		b.WriteString("\n")
 		if it.Error != "" {
@@ -274,14 +275,14 @@ func (r *Report) Markdown() []byte {
 		for _, t := range it.Targets {
 			fmt.Fprintf(&b, "\n- panel %s, target %s (%s → %s): %s\n", mdEscape(t.Panel), mdEscape(t.RefID), t.Kind, t.Language, t.Fidelity)
 			for _, q := range t.Queries {
-				fmt.Fprintf(&b, "  - %s\n", mdCode(q))
+				fmt.Fprintf(&b, "  - %s\n", markdown.Code(q))
 			}
 			writeReasons(&b, t.Reasons)
 		}
 		for _, v := range it.Variables {
 			fmt.Fprintf(&b, "\n- variable %s (%s): %s", mdEscape(v.Name), v.Kind, v.Fidelity)
 			if v.Converted != "" {
-				fmt.Fprintf(&b, " %s", mdCode(v.Converted))
+				fmt.Fprintf(&b, " %s", markdown.Code(v.Converted))
 			}
 			if v.Note != "" {
 				fmt.Fprintf(&b, ", %s", mdEscape(v.Note))
@@ -292,7 +293,7 @@ func (r *Report) Markdown() []byte {
 		for _, a := range it.Annotations {
 			fmt.Fprintf(&b, "\n- annotation %s: %s", mdEscape(a.Name), a.Fidelity)
 			if a.Converted != "" {
-				fmt.Fprintf(&b, " %s", mdCode(a.Converted))
+				fmt.Fprintf(&b, " %s", markdown.Code(a.Converted))
 			}
 			b.WriteString("\n")
 			writeReasons(&b, a.Reasons)
@@ -310,26 +311,8 @@ func writeReasons(b *strings.Builder, reasons fidelity.Reasons) {
 	}
 }
 
+var markupReplacer = strings.NewReplacer("<", "&lt;", "#", `\#`)
+
 // mdEscape keeps text from one source on one line of the report and out
 // of Markdown's table, heading and HTML syntax.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", "#", `\#`).Replace(s)
-}
-
-// mdCode renders text as a code span that keeps every character.
-func mdCode(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
+func mdEscape(s string) string { return markupReplacer.Replace(markdown.Cell(s)) }

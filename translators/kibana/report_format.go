@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/obs-migrate/migrate/internal/markdown"
 	"github.com/obs-migrate/migrate/translators/fidelity"
 )
 
@@ -55,7 +56,7 @@ func (r *Report) Markdown() []byte {
 		b.WriteString("\n## Failed\n\n")
 		sort.SliceStable(failed, func(i, j int) bool { return failed[i].Error < failed[j].Error })
 		for _, it := range failed {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(it.Error))
+			fmt.Fprintf(&b, "- %s\n", markdown.Cell(it.Error))
 		}
 	}
 	if len(review) > 0 {
@@ -67,7 +68,7 @@ func (r *Report) Markdown() []byte {
 	if len(exact) > 0 {
 		b.WriteString("\n## Exact\n\n| type | title | id | output |\n|---|---|---|---|\n")
 		for _, it := range exact {
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, mdEscape(it.Title), it.ID, it.Output)
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, markdown.Cell(it.Title), it.ID, it.Output)
 		}
 	}
 	if len(skipped) > 0 {
@@ -77,7 +78,7 @@ func (r *Report) Markdown() []byte {
 			if len(it.Reasons) > 0 {
 				why = it.Reasons[0].Message
 			}
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, mdEscape(it.Title), it.ID, mdEscape(why))
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", it.Type, markdown.Cell(it.Title), it.ID, markdown.Cell(why))
 		}
 	}
 	return []byte(b.String())
@@ -92,22 +93,22 @@ func writeCountsRow(b *strings.Builder, name string, c Counts) {
 }
 
 func writeItem(b *strings.Builder, it *Item) {
-	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Type, mdEscape(it.Title), it.Status)
+	fmt.Fprintf(b, "\n### %s %s: %s\n\n", it.Type, markdown.Cell(it.Title), it.Status)
 	fmt.Fprintf(b, "`%s` from %s", it.ID, it.Source)
 	if it.Output != "" {
 		fmt.Fprintf(b, ", written to `%s`", it.Output)
 	}
 	b.WriteString(".\n\n")
 	for _, r := range it.Reasons {
-		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, mdEscape(r.Message))
+		fmt.Fprintf(b, "- **%s**: %s\n", r.Code, markdown.Cell(r.Message))
 	}
 	for _, p := range it.Panels {
 		if p.Fidelity.String() == "exact" {
 			continue
 		}
-		fmt.Fprintf(b, "- panel %s (%s → %s): %s", mdEscape(p.Title), p.KibanaType, p.GrafanaType, p.Fidelity)
+		fmt.Fprintf(b, "- panel %s (%s → %s): %s", markdown.Cell(p.Title), p.KibanaType, p.GrafanaType, p.Fidelity)
 		if why := firstGap(p.Reasons); why != nil {
-			fmt.Fprintf(b, ", %s: %s", why.Code, mdEscape(why.Message))
+			fmt.Fprintf(b, ", %s: %s", why.Code, markdown.Cell(why.Message))
 		}
 		b.WriteString("\n")
 	}
@@ -117,9 +118,9 @@ func writeItem(b *strings.Builder, it *Item) {
 		}
 		out := "(none)"
 		if q.Query != nil {
-			out = mdCode(*q.Query)
+			out = markdown.Code(*q.Query)
 		}
-		fmt.Fprintf(b, "- %s (%s) %s → %s: %s\n", q.Where, q.SourceLanguage, mdCode(oneLine(q.Original)), out, q.Fidelity)
+		fmt.Fprintf(b, "- %s (%s) %s → %s: %s\n", q.Where, q.SourceLanguage, markdown.Code(oneLine(q.Original)), out, q.Fidelity)
 	}
 }
 
@@ -131,25 +132,6 @@ func firstGap(rs fidelity.Reasons) *fidelity.Reason {
 		}
 	}
 	return nil
-}
-
-// mdCode renders text as a Markdown code span that keeps every character:
-// the fence is one backtick longer than the longest run inside.
-func mdCode(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
 }
 
 func plural(n int, noun string) string {
@@ -165,9 +147,4 @@ func oneLine(s string) string {
 		s = s[:300] + "…"
 	}
 	return s
-}
-
-// mdEscape keeps text from breaking a Markdown table or list.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
 }
