@@ -141,7 +141,7 @@ func TestTranslateGrafanaWriteFailureIsReported(t *testing.T) {
 	out := t.TempDir()
 	one := filepath.Join(grafanaCorpus, "simp-es-ssh.json")
 	// A folder where the first dashboard's file would go makes that write
-	// fail; the report must say so and the batch must go on.
+	// fail. The report must list it as failed, and the batch must go on.
 	code, _, _ := runCLI(t, "", "translate", "grafana", one, "--out", out)
 	if code != exitOK {
 		t.Fatalf("first run exit %d", code)

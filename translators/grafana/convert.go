@@ -381,7 +381,7 @@ func (c *dashConv) keepRef(ref any) {
 
 // pinKept points the converted references that went through a variable or
 // input still in use by the old data source at the Loki or Tempo uid
-// itself, and says so in the report.
+// itself, and adds a note to the report.
 func (c *dashConv) pinKept(name, what string) {
 	refs := c.varRefs[name]
 	for _, ref := range refs {

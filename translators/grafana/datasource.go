@@ -7,7 +7,7 @@ import (
 	"github.com/obs-migrate/migrate/internal/ojson"
 )
 
-// Kind is a data source type as the conversion sees it.
+// Kind is a data source type, as the conversion classifies it.
 type Kind string
 
 // Data source kinds. OpenSearch's Grafana plugin, and the Open Distro

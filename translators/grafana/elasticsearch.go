@@ -75,8 +75,8 @@ type esResult struct {
 }
 
 // convertES turns an Elasticsearch or OpenSearch target into Loki targets.
-// It returns no targets when the target cannot be converted; the reasons
-// say why.
+// It returns no targets when the target cannot be converted, and the
+// reasons give the cause.
 func (c *dashConv) convertES(t *ojson.Object, panelType string) esResult {
 	var res esResult
 	if qt := strings.ToLower(t.String("queryType")); qt == "ppl" {
@@ -266,7 +266,7 @@ func percents(settings *ojson.Object, reasons *fidelity.Reasons) []float64 {
 	return out
 }
 
-// bucketPlan is how the bucket aggregations shape the queries.
+// bucketPlan is the shape the bucket aggregations give the queries.
 type bucketPlan struct {
 	timeSeries bool
 	step       string

@@ -210,7 +210,7 @@ func firstValue(cur *ojson.Object) any {
 }
 
 // convertInputs updates an exported dashboard's __inputs and __requires, so
-// importing it asks for a Loki or Tempo data source.
+// importing it requests a Loki or Tempo data source.
 func (c *dashConv) convertInputs() {
 	keptPlugins := map[Kind]bool{}
 	for _, in := range c.dash.Array("__inputs") {
