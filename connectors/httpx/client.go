@@ -31,6 +31,10 @@ const (
 	DefaultMaxBackoff  = 30 * time.Second
 	// DefaultMaxBody bounds how much of a response body is read.
 	DefaultMaxBody = 256 << 20
+	// DefaultMaxRetryAfter is the longest Retry-After the client waits for;
+	// a longer one ends the retries and is returned in the StatusError.
+	DefaultMaxRetryAfter = 5 * time.Minute
+	maxRetryAfterSeconds = 24 * 60 * 60
 	// errorBodyLimit bounds the body kept in a StatusError.
 	errorBodyLimit = 4 << 10
 )
@@ -104,6 +108,8 @@ type Config struct {
 	MaxAttempts int
 	MinBackoff  time.Duration
 	MaxBackoff  time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits for.
+	MaxRetryAfter time.Duration
 	// MaxBody bounds the bytes read from one response body.
 	MaxBody    int64
 	Classifier Classifier
@@ -144,6 +150,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -262,6 +271,9 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			}
 			lastErr = statusErr
 			wait = statusErr.RetryAfter
+			if wait > c.cfg.MaxRetryAfter {
+				return nil, lastErr
+			}
 		}
 		if attempt >= c.cfg.MaxAttempts {
 			return nil, lastErr
@@ -374,17 +386,20 @@ func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	if value == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(value); err == nil {
+	if secs, err := strconv.ParseInt(value, 10, 64); err == nil {
 		if secs < 0 {
 			return 0, false
 		}
-		return time.Duration(secs) * time.Second, true
+		// A wait longer than a day is treated as a day, which also keeps
+		// the Duration from overflowing.
+		return time.Duration(min(secs, maxRetryAfterSeconds)) * time.Second, true
 	}
 	if at, err := http.ParseTime(value); err == nil {
-		if d := at.Sub(now); d > 0 {
-			return d, true
+		d := at.Sub(now)
+		if d <= 0 {
+			return 0, true
 		}
-		return 0, true
+		return min(d, maxRetryAfterSeconds*time.Second), true
 	}
 	return 0, false
 }
