@@ -19,7 +19,12 @@ $(GRAMMAR): tools/grammar/package.json tools/grammar/package-lock.json
 	$(NPM) ci --prefix tools/grammar --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(GRAMMAR)
+# The Jaeger v2 binary that internal/jaegertest runs, rebuilt when the tool
+# versions change. The first build takes a few minutes.
+bin/jaeger: tools/go.mod tools/go.sum
+	$(GO) build -modfile=tools/go.mod -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
+
+deps: $(GRAMMAR) bin/jaeger
 	$(GO) mod download
 
 test: deps
