@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -341,15 +340,9 @@ func (c *Client) url(path string, query url.Values) string {
 	return u.String()
 }
 
-// backoff returns the attempt's wait: full jitter over an exponential
-// ceiling, so clients that failed together do not retry together.
+// backoff returns the attempt's wait; see jitteredBackoff.
 func (c *Client) backoff(attempt int) time.Duration {
-	ceiling := c.cfg.MinBackoff << min(attempt-1, 20)
-	if ceiling <= 0 || ceiling > c.cfg.MaxBackoff {
-		ceiling = c.cfg.MaxBackoff
-	}
-	half := ceiling / 2
-	return half + rand.N(half+1)
+	return jitteredBackoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

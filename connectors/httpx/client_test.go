@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"encoding/pem"
 )
 
 // recordSleep replaces the client's sleep and keeps each wait.
@@ -250,5 +250,30 @@ func TestRetryAfterBeyondLimitStops(t *testing.T) {
 	}
 	if calls.Load() != 1 || len(rec.waits) != 0 {
 		t.Errorf("calls %d waits %v: a wait past MaxRetryAfter was taken", calls.Load(), rec.waits)
+	}
+}
+
+func TestClientCertificateRequiredNotRetried(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, rec := newTestClient(t, srv.URL, func(cfg *Config) { cfg.TLS = TLS{CAFile: caFile} })
+	_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/"})
+	if !IsTLS(err) {
+		t.Fatalf("error %v is not a TLS error", err)
+	}
+	if len(rec.waits) != 0 {
+		t.Errorf("a rejected handshake was retried %d times", len(rec.waits))
+	}
+	if !strings.Contains(err.Error(), "TLS failed") {
+		t.Errorf("no TLS hint in %v", err)
 	}
 }

@@ -71,7 +71,8 @@ func IsTimeout(err error) bool {
 	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
-// IsTLS reports whether err comes from a TLS handshake or certificate check.
+// IsTLS reports whether err comes from a TLS handshake or certificate check,
+// on either side.
 func IsTLS(err error) bool {
 	var (
 		unknownAuthority x509.UnknownAuthorityError
@@ -81,9 +82,15 @@ func IsTLS(err error) bool {
 		record           tls.RecordHeaderError
 		alert            tls.AlertError
 	)
-	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
 		errors.As(err, &invalid) || errors.As(err, &verify) ||
-		errors.As(err, &record) || errors.As(err, &alert)
+		errors.As(err, &record) || errors.As(err, &alert) {
+		return true
+	}
+	// An alert the server sends, such as "tls: certificate required" for a
+	// missing client certificate, arrives as a net.OpError "remote error".
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "remote error"
 }
 
 // StatusOf returns the HTTP status of err, or 0 when err carries none.
