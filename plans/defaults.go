@@ -10,6 +10,9 @@ import (
 const (
 	defaultTranslateOut       = "migrate-out"
 	defaultDeployTimeout      = 10 * time.Second
+	defaultCanaryWait         = time.Minute
+	defaultInventoryWindow    = 24 * time.Hour
+	defaultMaxStreamShare     = 0.5
 	defaultMinDuration        = 2 * week
 	defaultBackfillFrom       = "now-30d"
 	defaultBackfillSlice      = time.Hour
@@ -46,7 +49,14 @@ func Default() Plan {
 		},
 		Phases: PhaseConfig{
 			Translate: TranslateConfig{MaxUnsupported: 0, Out: defaultTranslateOut},
-			Deploy:    DeployConfig{Timeout: Duration{defaultDeployTimeout}},
+			Inventory: InventoryConfig{
+				Window:         Duration{defaultInventoryWindow},
+				MaxStreamShare: defaultMaxStreamShare,
+			},
+			Deploy: DeployConfig{
+				Timeout:    Duration{defaultDeployTimeout},
+				CanaryWait: Duration{defaultCanaryWait},
+			},
 			ParallelRun: ParallelRunConfig{
 				MinDuration: Duration{defaultMinDuration},
 				Backfill: BackfillConfig{

@@ -108,16 +108,27 @@ type LokiTarget struct {
 	Password Secret `yaml:"password" json:"password,omitempty"`
 	Token    Secret `yaml:"token" json:"token,omitempty"`
 	TLS      TLS    `yaml:"tls" json:"tls"`
+	// Limits gives Loki's limits when its /config endpoint is not
+	// readable, in Loki's own limits_config keys (ingestion_rate_mb,
+	// max_line_size, reject_old_samples_max_age...) plus the ingester's
+	// max_chunk_age. Values read from /config win over these.
+	Limits map[string]any `yaml:"limits" json:"limits,omitempty"`
 }
 
 // TempoTarget is the Tempo that receives traces.
 type TempoTarget struct {
 	URL string `yaml:"url" json:"url"`
 	// OTLP is Tempo's OTLP gRPC address, host:port.
-	OTLP   string `yaml:"otlp" json:"otlp,omitempty"`
-	Tenant string `yaml:"tenant" json:"tenant,omitempty"`
-	Token  Secret `yaml:"token" json:"token,omitempty"`
-	TLS    TLS    `yaml:"tls" json:"tls"`
+	OTLP string `yaml:"otlp" json:"otlp,omitempty"`
+	// OTLPHTTP is Tempo's OTLP/HTTP base URL, such as http://tempo:4318.
+	OTLPHTTP string `yaml:"otlp_http" json:"otlp_http,omitempty"`
+	Tenant   string `yaml:"tenant" json:"tenant,omitempty"`
+	Token    Secret `yaml:"token" json:"token,omitempty"`
+	TLS      TLS    `yaml:"tls" json:"tls"`
+	// Limits gives Tempo's limits when its /status/config endpoint is not
+	// readable, in Tempo's own override keys (max_bytes_per_trace,
+	// ingestion_rate_limit_bytes...) plus ingestion_time_range_slack.
+	Limits map[string]any `yaml:"limits" json:"limits,omitempty"`
 }
 
 // GrafanaTarget is the Grafana that gets the converted dashboards.
@@ -161,11 +172,23 @@ type Gateway struct {
 // PhaseConfig holds the settings of each phase. The YAML keys are the phase
 // names.
 type PhaseConfig struct {
+	Inventory    InventoryConfig    `yaml:"inventory" json:"inventory"`
 	Translate    TranslateConfig    `yaml:"translate" json:"translate"`
 	Deploy       DeployConfig       `yaml:"deploy" json:"deploy"`
 	ParallelRun  ParallelRunConfig  `yaml:"parallel_run" json:"parallel_run"`
 	Cutover      CutoverConfig      `yaml:"cutover" json:"cutover"`
 	Decommission DecommissionConfig `yaml:"decommission" json:"decommission"`
+}
+
+// InventoryConfig configures the inventory of the live systems.
+type InventoryConfig struct {
+	// Window is the recent span over which field cardinalities, ingest
+	// rates and span rates are measured.
+	Window Duration `yaml:"window" json:"window"`
+	// MaxStreamShare is the share of Loki's active-stream limit that the
+	// proposed labels may use; the rest is headroom for growth. Fields
+	// whose cardinality would go past it become structured metadata.
+	MaxStreamShare float64 `yaml:"max_stream_share" json:"max_stream_share"`
 }
 
 // TranslateConfig configures the translate phase.
@@ -182,7 +205,16 @@ type TranslateConfig struct {
 type DeployConfig struct {
 	// Timeout bounds each health or limit check. It must be positive.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Canary writes one log line to Loki and one trace to Tempo and reads
+	// both back. It is on unless set to false.
+	Canary *bool `yaml:"canary" json:"canary,omitempty"`
+	// CanaryWait bounds how long the check polls for the canary to become
+	// readable.
+	CanaryWait Duration `yaml:"canary_wait" json:"canary_wait"`
 }
+
+// CanaryEnabled reports whether the deploy check writes canaries.
+func (d DeployConfig) CanaryEnabled() bool { return d.Canary == nil || *d.Canary }
 
 // ParallelRunConfig configures dual writes, backfill and parity windows.
 type ParallelRunConfig struct {

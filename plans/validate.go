@@ -142,6 +142,7 @@ func (v *validator) targets() {
 	if tp := t.Tempo; tp != nil {
 		v.url("targets.tempo.url", tp.URL, true)
 		v.hostPort("targets.tempo.otlp", tp.OTLP, false)
+		v.url("targets.tempo.otlp_http", tp.OTLPHTTP, false)
 		v.tls("targets.tempo.tls", tp.TLS)
 	}
 	if g := t.Grafana; g != nil {
@@ -242,7 +243,12 @@ func (v *validator) phases() {
 	if ph.Translate.Out == "" {
 		v.add("phases.translate.out", "missing output folder: set out, such as migrate-out")
 	}
+	v.positive("phases.inventory.window", ph.Inventory.Window, "24h")
+	if share := ph.Inventory.MaxStreamShare; share <= 0 || share > 1 {
+		v.add("phases.inventory.max_stream_share", "max_stream_share is %g: use a fraction above 0 and at most 1, such as 0.5", share)
+	}
 	v.positive("phases.deploy.timeout", ph.Deploy.Timeout, "10s")
+	v.positive("phases.deploy.canary_wait", ph.Deploy.CanaryWait, "1m")
 	v.notNegative("phases.parallel_run.min_duration", ph.ParallelRun.MinDuration)
 	v.backfill(ph.ParallelRun.Backfill)
 	v.parity(ph.ParallelRun.Parity)
