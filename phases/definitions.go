@@ -9,9 +9,10 @@ import (
 
 // Definitions returns the phases as this version runs them.
 //
-// inventory and translate work on the plan's offline sources. deploy checks
-// that each target answers its health endpoint. The later phases gate on
-// evidence that other commands record (parity windows, approvals); where
+// inventory reads the live sources through the run's connectors and the
+// offline exports from disk; translate works on the exports. deploy checks
+// the targets' readiness, versions, limits and a canary write. The later
+// phases gate on evidence that other commands record (parity windows, approvals); where
 // this version has no way to act or to gather the evidence, the gate
 // answers inconclusive and says so, so the plan holds rather than moving
 // on without proof.
@@ -20,6 +21,8 @@ func Definitions() map[Phase]*Definition {
 		Inventory: {
 			Phase: Inventory,
 			Steps: []Step{
+				{Name: "elasticsearch", Run: inventoryElasticsearch},
+				{Name: "jaeger", Run: inventoryJaeger},
 				{Name: "kibana_export", Run: inventoryKibana},
 				{Name: "grafana_dashboards", Run: inventoryGrafana},
 				{Name: "alerts", Run: inventoryAlerts},
@@ -39,7 +42,7 @@ func Definitions() map[Phase]*Definition {
 		},
 		Deploy: {
 			Phase: Deploy,
-			Exit:  &Gate{Name: "targets_healthy", Check: targetsHealthy},
+			Exit:  &Gate{Name: "deploy_checked", Check: deployChecked},
 		},
 		ParallelRun: {
 			Phase: ParallelRun,

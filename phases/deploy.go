@@ -4,77 +4,74 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
-	"time"
+
+	"github.com/obs-migrate/migrate/deploy"
+	"github.com/obs-migrate/migrate/plans"
 )
 
-// healthTarget is a target and the endpoint that says it is ready.
-type healthTarget struct {
-	name, url string
-}
+// DeployTargets are the new stack's clients for the deploy checks.
+type DeployTargets = deploy.Targets
 
-// targetsHealthy is the deploy exit gate in this version: each configured
-// target answers its health endpoint (Loki and Tempo /ready, Grafana
-// /api/health) with 200. A target that does not answer makes the gate
-// inconclusive, an answer other than 200 makes it fail.
-func targetsHealthy(ctx context.Context, r *Run) GateResult {
-	var targets []healthTarget
-	t := r.Plan.Targets
-	if t.Loki != nil {
-		targets = append(targets, healthTarget{"loki", joinURL(t.Loki.URL, "/ready")})
+// deployChecked is the deploy exit gate: each target of the plan is ready,
+// runs a supported version, has limits that fit the inventory and the
+// backfill, and returns a canary log line and trace. A failed check fails
+// the gate with the override to set. A target that does not respond makes
+// it inconclusive. Warnings leave the gate open and stay in the evidence.
+func deployChecked(ctx context.Context, r *Run) GateResult {
+	targets, err := r.connectors().Deploy(r.Plan)
+	if err != nil {
+		return inconclusive("connecting to the targets: "+err.Error(), nil)
 	}
-	if t.Tempo != nil {
-		targets = append(targets, healthTarget{"tempo", joinURL(t.Tempo.URL, "/ready")})
+	defer closeAll(targets.Loki, targets.Tempo, targets.Grafana)
+	var inv InventoryResult
+	var invPtr *InventoryResult
+	if found, err := getJSON(ctx, r, artifactInventory, &inv); err == nil && found {
+		invPtr = &inv
 	}
-	if t.Grafana != nil {
-		targets = append(targets, healthTarget{"grafana", joinURL(t.Grafana.URL, "/api/health")})
+	now := r.Now().UTC()
+	backfillFrom, err := plans.ParseTime(r.Plan.Phases.ParallelRun.Backfill.From, now)
+	if err != nil {
+		return fail("phases.parallel_run.backfill.from: "+err.Error(), nil)
 	}
-	timeout := r.Plan.Phases.Deploy.Timeout.Duration
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	cfg := r.Plan.Phases.Deploy
+	res := deploy.Run(ctx, targets, deploy.Options{
+		Inputs:     deploy.Inputs{Plan: r.Plan, Inventory: invPtr, BackfillFrom: backfillFrom, Now: now},
+		Timeout:    cfg.Timeout.Duration,
+		Canary:     cfg.CanaryEnabled() && !r.DryRun,
+		CanaryWait: cfg.CanaryWait.Duration,
+	})
+	evidence := map[string]any{"checks": res.Checks}
+	if o := res.Overrides(); len(o) > 0 {
+		evidence["overrides"] = o
 	}
-
-	evidence := map[string]any{}
-	var failed, silent []string
-	for _, tg := range targets {
-		status, err := probe(ctx, r.HTTP, tg.url, timeout)
-		switch {
-		case err != nil:
-			evidence[tg.name] = map[string]any{"url": tg.url, "error": err.Error()}
-			silent = append(silent, tg.name)
-		case status != http.StatusOK:
-			evidence[tg.name] = map[string]any{"url": tg.url, "status": status}
-			failed = append(failed, fmt.Sprintf("%s answered %d", tg.name, status))
-		default:
-			evidence[tg.name] = map[string]any{"url": tg.url, "status": status}
+	switch res.Status() {
+	case deploy.Fail:
+		return fail("deploy checks failed:\n"+res.Summary(), evidence)
+	case deploy.Inconclusive:
+		return inconclusive("deploy checks could not run:\n"+res.Summary()+"\ncheck the URLs in targets and that the services run", evidence)
+	}
+	warned := 0
+	for _, c := range res.Checks {
+		if c.Status == deploy.Warn {
+			warned++
 		}
 	}
-	switch {
-	case len(failed) > 0:
-		return fail("not ready: "+strings.Join(failed, ", "), evidence)
-	case len(silent) > 0:
-		return inconclusive("no answer from "+strings.Join(silent, ", ")+" within "+timeout.String()+"; check the URLs in targets and that the services run", evidence)
+	msg := fmt.Sprintf("%d deploy checks passed", len(res.Checks)-warned)
+	if warned > 0 {
+		msg += fmt.Sprintf(", %d with warnings:\n%s", warned, res.Summary())
 	}
-	return pass(fmt.Sprintf("%d targets answer their health endpoints", len(targets)), evidence)
+	return pass(strings.TrimSpace(msg), evidence)
 }
 
-func probe(ctx context.Context, client *http.Client, url string, timeout time.Duration) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
+// closeAll closes each value that has a Close method.
+func closeAll(values ...any) {
+	for _, v := range values {
+		switch c := v.(type) {
+		case io.Closer:
+			_ = c.Close()
+		case interface{ Close() }:
+			c.Close()
+		}
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, nil
-}
-
-func joinURL(base, path string) string {
-	return strings.TrimRight(base, "/") + path
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -42,7 +41,8 @@ type Run struct {
 	Actor      string
 	DryRun     bool
 	Log        *slog.Logger
-	HTTP       *http.Client
+	// Connect builds the clients of the live systems.
+	Connect Connectors
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -62,8 +62,11 @@ type Engine struct {
 	Defs      map[Phase]*Definition
 	Actor     string
 	Log       *slog.Logger
-	HTTP      *http.Client
-	Now       func() time.Time
+	// Connect builds the clients of the live systems from the plan. When
+	// nil, a phase that needs a live system fails with an error that says
+	// so.
+	Connect Connectors
+	Now     func() time.Time
 }
 
 // Outcome is the end state of an apply.
@@ -89,14 +92,10 @@ func (e *Engine) run(st State, dryRun bool) *Run {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	client := e.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
 	return &Run{
 		Plan: e.Plan, Store: e.Store, StatePath: e.StatePath, Phase: st.Phase, Generation: st.Generation,
 		Actor: e.Actor, DryRun: dryRun, Log: log.With("plan", e.Plan.Metadata.Name, "phase", string(st.Phase)),
-		HTTP: client, Now: e.now,
+		Connect: e.Connect, Now: e.now,
 	}
 }
 

@@ -2,94 +2,116 @@ package phases
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
+	"strings"
 	"time"
 
-	"github.com/obs-migrate/migrate/internal/files"
-	"github.com/obs-migrate/migrate/translators/kibana"
+	"github.com/obs-migrate/migrate/inventory"
 )
 
 // Inventory artifacts in the plan state.
 const (
-	artifactInventory        = "inventory"
-	artifactInventoryKibana  = "inventory.kibana"
-	artifactInventoryGrafana = "inventory.grafana"
-	artifactInventoryAlerts  = "inventory.alerts"
+	artifactInventory              = "inventory"
+	artifactInventoryElasticsearch = "inventory.elasticsearch"
+	artifactInventoryJaeger        = "inventory.jaeger"
+	artifactInventoryKibana        = "inventory.kibana"
+	artifactInventoryGrafana       = "inventory.grafana"
+	artifactInventoryAlerts        = "inventory.alerts"
 )
 
-// KibanaInventory counts the saved objects of a Kibana export.
-type KibanaInventory struct {
-	Source  string         `json:"source"`
-	Files   int            `json:"files"`
-	Objects int            `json:"objects"`
-	ByType  map[string]int `json:"by_type"`
-	Errors  []string       `json:"errors,omitempty"`
-}
-
-// GrafanaInventory counts the dashboards of a Grafana export folder.
-type GrafanaInventory struct {
-	Source     string `json:"source"`
-	Files      int    `json:"files"`
-	Dashboards int    `json:"dashboards"`
-	Panels     int    `json:"panels"`
-	// DataSources counts panels and targets by data source type.
-	DataSources map[string]int `json:"data_sources"`
-	// MixedDashboards lists dashboards that use more than one data source type.
-	MixedDashboards []string `json:"mixed_dashboards,omitempty"`
-	Errors          []string `json:"errors,omitempty"`
-}
-
-// AlertsInventory counts alert definitions by kind.
-type AlertsInventory struct {
-	Source string         `json:"source"`
-	Files  int            `json:"files"`
-	ByKind map[string]int `json:"by_kind"`
-	Errors []string       `json:"errors,omitempty"`
-}
-
 // InventoryResult is the inventory phase's result, stored in the state.
-type InventoryResult struct {
-	Kibana  *KibanaInventory  `json:"kibana,omitempty"`
-	Grafana *GrafanaInventory `json:"grafana,omitempty"`
-	Alerts  *AlertsInventory  `json:"alerts,omitempty"`
-	At      time.Time         `json:"at"`
+type InventoryResult = inventory.Report
+
+// inventoryWindow returns the window the live steps measure over, pinned to
+// the phase's first run so a resumed phase measures the same span.
+func inventoryWindow(ctx context.Context, r *Run) (inventory.Window, error) {
+	const key = "inventory.window"
+	var w inventory.Window
+	found, err := getJSON(ctx, r, key, &w)
+	if err != nil || found {
+		return w, err
+	}
+	now := r.Now().UTC().Truncate(time.Second)
+	w = inventory.Window{From: now.Add(-r.Plan.Phases.Inventory.Window.Duration), To: now}
+	return w, putJSON(ctx, r, key, w)
+}
+
+func inventoryElasticsearch(ctx context.Context, r *Run) (string, error) {
+	if r.Plan.Sources.Elasticsearch == nil {
+		return "skipped: the plan has no sources.elasticsearch", nil
+	}
+	src, err := r.connectors().Elasticsearch(r.Plan)
+	if err != nil {
+		return "", err
+	}
+	window, err := inventoryWindow(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	limits, limitsErr := r.connectors().LokiLimits(ctx, r.Plan)
+	es, projection, err := inventory.Elasticsearch(ctx, src, r.Plan, window, limits)
+	if err != nil {
+		return "", err
+	}
+	result := inventory.Report{Elasticsearch: es, Loki: projection}
+	if limitsErr != nil {
+		result.Problems = append(result.Problems, fmt.Sprintf("loki: reading limits: %v; the projection uses %s", limitsErr, limits.Source))
+	}
+	if err := putJSON(ctx, r, artifactInventoryElasticsearch, result); err != nil {
+		return "", err
+	}
+	verdict := "fits"
+	if !projection.OK {
+		verdict = "does not fit"
+	}
+	return fmt.Sprintf("%d indices in %d logs entries; proposed labels project %d streams and %s Loki's limits (%s)",
+		len(es.Indices), len(es.Mappings), projection.ProjectedStreams, verdict, limits.Source), nil
+}
+
+func inventoryJaeger(ctx context.Context, r *Run) (string, error) {
+	if r.Plan.Sources.Jaeger == nil {
+		return "skipped: the plan has no sources.jaeger", nil
+	}
+	src, err := r.connectors().Jaeger(r.Plan)
+	if err != nil {
+		return "", err
+	}
+	window, err := inventoryWindow(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	j, err := inventory.Jaeger(ctx, src, r.Plan, window)
+	if err != nil {
+		return "", err
+	}
+	if err := putJSON(ctx, r, artifactInventoryJaeger, j); err != nil {
+		return "", err
+	}
+	ops := 0
+	for _, s := range j.Services {
+		ops += len(s.Operations)
+	}
+	return fmt.Sprintf("%d services with %d operations; %d problems", len(j.Services), ops, len(j.Problems)), nil
 }
 
 func inventoryKibana(ctx context.Context, r *Run) (string, error) {
 	src := r.Plan.Sources.Kibana
-	if src == nil || src.Export == "" {
-		return "skipped: the plan has no sources.kibana.export", nil
+	if src == nil {
+		return "skipped: the plan has no sources.kibana", nil
 	}
-	path := r.Plan.Path(src.Export)
-	names, errs := files.Find([]string{path}, []string{".json", ".ndjson"})
-	if len(names) == 0 && len(errs) > 0 {
-		return "", fmt.Errorf("reading sources.kibana.export %s: %w", path, errs[0])
+	var inv *inventory.KibanaInventory
+	var err error
+	if src.Export != "" {
+		inv, err = inventory.KibanaExport(ctx, r.Plan.Path(src.Export), src.Export)
+	} else {
+		var api inventory.KibanaSource
+		if api, err = r.connectors().Kibana(r.Plan); err == nil {
+			inv, err = inventory.KibanaAPI(ctx, api)
+		}
 	}
-	inv := KibanaInventory{Source: src.Export, ByType: map[string]int{}}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		data, err := os.ReadFile(name)
-		if err != nil {
-			inv.Errors = append(inv.Errors, err.Error())
-			continue
-		}
-		inv.Files++
-		objs, objErrs, fatal := kibana.ReadObjects(name, data)
-		if fatal != nil {
-			inv.Errors = append(inv.Errors, fatal.Error())
-		}
-		for _, e := range objErrs {
-			inv.Errors = append(inv.Errors, e.Error())
-		}
-		for _, o := range objs {
-			inv.Objects++
-			inv.ByType[o.Type]++
-		}
+	if err != nil {
+		return "", err
 	}
 	if err := putJSON(ctx, r, artifactInventoryKibana, inv); err != nil {
 		return "", err
@@ -100,33 +122,21 @@ func inventoryKibana(ctx context.Context, r *Run) (string, error) {
 
 func inventoryGrafana(ctx context.Context, r *Run) (string, error) {
 	src := r.Plan.Sources.Grafana
-	if src == nil || src.Dashboards == "" {
-		return "skipped: the plan has no sources.grafana.dashboards", nil
+	if src == nil {
+		return "skipped: the plan has no sources.grafana", nil
 	}
-	path := r.Plan.Path(src.Dashboards)
-	names, errs := files.Find([]string{path}, []string{".json"})
-	if len(names) == 0 && len(errs) > 0 {
-		return "", fmt.Errorf("reading sources.grafana.dashboards %s: %w", path, errs[0])
+	var inv *inventory.GrafanaInventory
+	var err error
+	if src.Dashboards != "" {
+		inv, err = inventory.GrafanaDashboards(ctx, r.Plan.Path(src.Dashboards), src.Dashboards)
+	} else {
+		var api inventory.GrafanaSource
+		if api, err = r.connectors().Grafana(r.Plan); err == nil {
+			inv, err = inventory.GrafanaAPI(ctx, api)
+		}
 	}
-	inv := GrafanaInventory{Source: src.Dashboards, DataSources: map[string]int{}}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		inv.Files++
-		types, panels, err := grafanaDashboardTypes(name)
-		if err != nil {
-			inv.Errors = append(inv.Errors, err.Error())
-			continue
-		}
-		inv.Dashboards++
-		inv.Panels += panels
-		for t, n := range types {
-			inv.DataSources[t] += n
-		}
-		if len(types) > 1 {
-			inv.MixedDashboards = append(inv.MixedDashboards, name)
-		}
+	if err != nil {
+		return "", err
 	}
 	if err := putJSON(ctx, r, artifactInventoryGrafana, inv); err != nil {
 		return "", err
@@ -135,162 +145,37 @@ func inventoryGrafana(ctx context.Context, r *Run) (string, error) {
 		inv.Dashboards, inv.Panels, inv.Files, countsText(inv.DataSources), len(inv.Errors)), nil
 }
 
-// grafanaDashboardTypes counts a dashboard's panels and the data source
-// types of its panels and targets. Older dashboards name a data source by a
-// plain string, which is counted as such.
-func grafanaDashboardTypes(name string) (map[string]int, int, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, 0, fmt.Errorf("%s: invalid JSON: %w", name, err)
-	}
-	if inner, ok := doc["dashboard"].(map[string]any); ok {
-		doc = inner
-	}
-	types := map[string]int{}
-	panels := 0
-	var walk func(list []any)
-	walk = func(list []any) {
-		for _, p := range list {
-			panel, ok := p.(map[string]any)
-			if !ok {
-				continue
-			}
-			if nested, ok := panel["panels"].([]any); ok {
-				walk(nested)
-			}
-			if panel["type"] == "row" {
-				continue
-			}
-			panels++
-			if t := dataSourceType(panel["datasource"]); t != "" {
-				types[t]++
-			}
-			targets, _ := panel["targets"].([]any)
-			for _, tg := range targets {
-				if m, ok := tg.(map[string]any); ok {
-					if t := dataSourceType(m["datasource"]); t != "" {
-						types[t]++
-					}
-				}
-			}
-		}
-	}
-	list, _ := doc["panels"].([]any)
-	walk(list)
-	for _, row := range asList(doc["rows"]) {
-		if m, ok := row.(map[string]any); ok {
-			walk(asList(m["panels"]))
-		}
-	}
-	return types, panels, nil
-}
-
-func dataSourceType(v any) string {
-	switch d := v.(type) {
-	case string:
-		return "name:" + d
-	case map[string]any:
-		if t, ok := d["type"].(string); ok {
-			return t
-		}
-	}
-	return ""
-}
-
-func asList(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
 func inventoryAlerts(ctx context.Context, r *Run) (string, error) {
 	if r.Plan.Sources.Alerts == "" {
 		return "skipped: the plan has no sources.alerts", nil
 	}
-	path := r.Plan.Path(r.Plan.Sources.Alerts)
-	names, errs := files.Find([]string{path}, []string{".json", ".ndjson"})
-	if len(names) == 0 && len(errs) > 0 {
-		return "", fmt.Errorf("reading sources.alerts %s: %w", path, errs[0])
-	}
-	inv := AlertsInventory{Source: r.Plan.Sources.Alerts, ByKind: map[string]int{}}
-	for _, name := range names {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			inv.Errors = append(inv.Errors, err.Error())
-			continue
-		}
-		inv.Files++
-		for _, kind := range alertKinds(data) {
-			inv.ByKind[kind]++
-		}
+	inv, err := inventory.Alerts(ctx, r.Plan.Path(r.Plan.Sources.Alerts), r.Plan.Sources.Alerts, r.Plan.Logs)
+	if err != nil {
+		return "", err
 	}
 	if err := putJSON(ctx, r, artifactInventoryAlerts, inv); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d alert definitions in %d files (%s)", sum(inv.ByKind), inv.Files, countsText(inv.ByKind)), nil
-}
-
-// alertKinds distinguishes Kibana alerting rules from Watcher watches, one per JSON
-// document of a file (NDJSON lines, a list, or one document).
-func alertKinds(data []byte) []string {
-	var docs []map[string]any
-	var list []map[string]any
-	var one map[string]any
-	switch {
-	case json.Unmarshal(data, &list) == nil:
-		docs = list
-	case json.Unmarshal(data, &one) == nil:
-		docs = []map[string]any{one}
-	default:
-		for _, line := range splitLines(data) {
-			var m map[string]any
-			if json.Unmarshal(line, &m) == nil {
-				docs = append(docs, m)
-			}
-		}
-	}
-	var kinds []string
-	for _, d := range docs {
-		attrs := d
-		if a, ok := d["attributes"].(map[string]any); ok {
-			attrs = a
-		}
-		switch {
-		case attrs["rule_type_id"] != nil || attrs["alertTypeId"] != nil:
-			kinds = append(kinds, "kibana_rule")
-		case d["trigger"] != nil && d["input"] != nil:
-			kinds = append(kinds, "watcher")
-		default:
-			kinds = append(kinds, "unknown")
-		}
-	}
-	return kinds
-}
-
-func splitLines(data []byte) [][]byte {
-	var out [][]byte
-	start := 0
-	for i, c := range data {
-		if c == '\n' {
-			out = append(out, data[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, data[start:])
+	return fmt.Sprintf("%d alert definitions in %d files (%s); %d read both logs and metrics",
+		sum(inv.ByKind), inv.Files, countsText(inv.ByKind), len(inv.Combined)), nil
 }
 
 func inventoryStore(ctx context.Context, r *Run) (string, error) {
-	inv := InventoryResult{At: r.Now().UTC()}
+	window, err := inventoryWindow(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	inv := InventoryResult{Schema: inventory.SchemaVersion, Plan: r.Plan.Metadata.Name, At: r.Now().UTC(), Window: window}
+	var es inventory.Report
 	for key, dst := range map[string]any{
+		artifactInventoryElasticsearch: &es, artifactInventoryJaeger: &inv.Jaeger,
 		artifactInventoryKibana: &inv.Kibana, artifactInventoryGrafana: &inv.Grafana, artifactInventoryAlerts: &inv.Alerts,
 	} {
 		if _, err := getJSON(ctx, r, key, dst); err != nil {
 			return "", fmt.Errorf("reading %s: %w", key, err)
 		}
 	}
+	inv.Elasticsearch, inv.Loki, inv.Problems = es.Elasticsearch, es.Loki, es.Problems
 	if err := putJSON(ctx, r, artifactInventory, inv); err != nil {
 		return "", err
 	}
@@ -315,6 +200,18 @@ func inventoryStored(ctx context.Context, r *Run) GateResult {
 	}
 	if inv.Alerts != nil {
 		evidence["alerts"] = sum(inv.Alerts.ByKind)
+	}
+	if inv.Jaeger != nil {
+		evidence["jaeger_services"] = len(inv.Jaeger.Services)
+	}
+	if inv.Loki != nil {
+		evidence["projected_streams"] = inv.Loki.ProjectedStreams
+		evidence["loki_limits_fit"] = inv.Loki.OK
+	}
+	if inv.Loki != nil && !inv.Loki.OK {
+		evidence["problems"] = inv.Loki.Problems
+		return fail("the plan's logs mapping does not fit Loki's limits: "+strings.Join(inv.Loki.Problems, "; ")+
+			"; change the logs entries as the inventory proposes (migrate inventory PLAN shows it), or advance with --force and a reason", evidence)
 	}
 	return pass("the inventory is stored", evidence)
 }

@@ -201,6 +201,13 @@ func (s Status) WriteText(w io.Writer) {
 		for _, g := range s.Gates {
 			fmt.Fprintf(w, "  %s gate %s: %s: %s\n", g.Kind, g.Gate, g.Status, g.Reason)
 			for _, k := range sortedKeys(g.Evidence) {
+				if lines, ok := checkLines(g.Evidence[k]); ok {
+					fmt.Fprintf(w, "      %s:\n", k)
+					for _, l := range lines {
+						fmt.Fprintf(w, "        %s\n", l)
+					}
+					continue
+				}
 				fmt.Fprintf(w, "      %s: %s\n", k, evidenceText(g.Evidence[k]))
 			}
 		}
@@ -234,6 +241,31 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkLines renders a list of deploy checks, as the deploy gate stores
+// them, one "target name: status" line each. It returns false for any
+// other value.
+func checkLines(v any) ([]string, bool) {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return nil, false
+	}
+	lines := make([]string, 0, len(list))
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		target, ok1 := m["target"].(string)
+		name, ok2 := m["name"].(string)
+		status, ok3 := m["status"].(string)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
+		}
+		lines = append(lines, fmt.Sprintf("%s %s: %s", target, name, status))
+	}
+	return lines, true
 }
 
 // evidenceText renders a value of gate evidence on one line: strings as

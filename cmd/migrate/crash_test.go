@@ -223,7 +223,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	for _, step := range []string{
-		"inventory.kibana_export", "inventory.grafana_dashboards", "inventory.alerts", "inventory.store",
+		"inventory.elasticsearch", "inventory.jaeger", "inventory.kibana_export", "inventory.grafana_dashboards", "inventory.alerts", "inventory.store",
 		"translate.hook.before.1", "translate.kibana", "translate.report",
 	} {
 		if completed[step] != 1 {

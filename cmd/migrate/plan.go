@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/obs-migrate/migrate/connectors/fromplan"
 
 	"github.com/spf13/cobra"
 
@@ -128,7 +129,7 @@ func (a *app) openSession(ctx context.Context, f *planFlags, planFile string) (*
 func (a *app) engine(f *planFlags, p *plans.Plan, store phases.Store, path string) *phases.Engine {
 	return &phases.Engine{
 		Plan: p, Store: store, StatePath: path, Defs: phases.Definitions(),
-		Actor: actorName(f.actor), Log: a.log, HTTP: &http.Client{Timeout: time.Minute},
+		Actor: actorName(f.actor), Log: a.log, Connect: fromplan.Connectors{},
 	}
 }
 

@@ -16,6 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // timestamps matches RFC 3339 times, which change from run to run.
 var timestamps = regexp.MustCompile(`"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"`)
 
+// attempts matches retry counts, which depend on jittered backoff within
+// the deploy timeout.
+var attempts = regexp.MustCompile(`after \d+ attempts`)
+
 // TestPlanStatusJSONGolden runs the demo plan to its hold at the deploy gate
 // and compares `plan status -o json` with a golden file. The schema is
 // documented in docs/plan-status.md; a change here must change it too.
@@ -48,6 +52,7 @@ func TestPlanStatusJSONGolden(t *testing.T) {
 	}
 	got := timestamps.ReplaceAllString(out, `"TIME"`)
 	got = strings.ReplaceAll(got, dir, "DIR")
+	got = attempts.ReplaceAllString(got, "after N attempts")
 	golden := filepath.Join("testdata", "plan-status.golden.json")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
