@@ -1,6 +1,6 @@
 # Targets: build, test, demo, bench, lint, fmt. `make test` installs what the
-# tests need (Go modules, the Node packages of Grafana's query grammars)
-# and runs every test.
+# tests need (Go modules, the Node packages of Grafana's query grammars, the
+# Jaeger binary) and runs every test.
 
 GO       ?= go
 NPM      ?= npm
@@ -27,8 +27,11 @@ bin/jaeger: tools/go.mod tools/go.sum
 deps: $(GRAMMAR) bin/jaeger
 	$(GO) mod download
 
+# The end-to-end suite runs verbosely, so that when ES_URL, LOKI_URL,
+# TEMPO_URL or JAEGER_URL is unset its skip message says which.
 test: deps
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -v ./e2e
 
 # The demo plan reads the real exports in testdata/ and targets closed ports
 # on 127.0.0.1: it goes through inventory and translate and holds at the
