@@ -1,6 +1,6 @@
 # Targets: build, test, demo, bench, lint, fmt. `make test` installs what the
 # tests need (Go modules, the Node packages of Grafana's query grammars, the
-# Jaeger binary) and runs every test.
+# Jaeger and VictoriaLogs binaries) and runs every test.
 
 GO       ?= go
 NPM      ?= npm
@@ -24,7 +24,13 @@ $(GRAMMAR): tools/grammar/package.json tools/grammar/package-lock.json
 bin/jaeger: tools/go.mod tools/go.sum
 	$(GO) build -modfile=tools/go.mod -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
 
-deps: $(GRAMMAR) bin/jaeger
+# VictoriaLogs v1.52.2, the real log receiver of the gateway tests: it takes
+# Elasticsearch _bulk and Loki pushes. Its own module keeps its dependencies
+# apart from Jaeger's.
+bin/victoria-logs: tools/victorialogs/go.mod tools/victorialogs/go.sum
+	$(GO) build -modfile=tools/victorialogs/go.mod -o $@ github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
+
+deps: $(GRAMMAR) bin/jaeger bin/victoria-logs
 	$(GO) mod download
 
 # The end-to-end suite runs verbosely, so that when ES_URL, LOKI_URL,
