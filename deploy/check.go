@@ -75,6 +75,9 @@ func (r Result) Summary() string {
 		line := fmt.Sprintf("%s %s %s: %s", c.Target, c.Name, c.Status, c.Detail)
 		if c.Override != "" {
 			line += " Set " + c.Override + "."
+			if !strings.HasSuffix(c.Detail, ".") {
+				line = fmt.Sprintf("%s %s %s: %s. Set %s.", c.Target, c.Name, c.Status, c.Detail, c.Override)
+			}
 		}
 		lines = append(lines, line)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/obs-migrate/migrate/connectors/httpx"
 	"github.com/obs-migrate/migrate/connectors/loki"
 	"github.com/obs-migrate/migrate/connectors/tempo"
 )
@@ -38,6 +40,8 @@ type Tempo interface {
 
 // Grafana is the part of the Grafana client the checks use.
 type Grafana interface {
+	// Version returns Grafana's version after checking that its database
+	// is healthy and that the plan's credentials are accepted.
 	Version(ctx context.Context) (string, error)
 }
 
@@ -105,7 +109,7 @@ func runLoki(ctx context.Context, r *Result, t Targets, opts Options) {
 	err := t.Loki.Ready(cctx)
 	cancel()
 	if err != nil {
-		r.add(target, "ready", Inconclusive, "", "Loki is not ready: %v", err)
+		r.add(target, "ready", reachStatus(err), "", "Loki is not ready: %v%s", err, authHint(err, "targets.loki"))
 		return
 	}
 	r.add(target, "ready", Pass, "", "/ready returned ready")
@@ -192,7 +196,7 @@ func runTempo(ctx context.Context, r *Result, t Targets, opts Options) {
 	err := t.Tempo.Ready(cctx)
 	cancel()
 	if err != nil {
-		r.add(target, "ready", Inconclusive, "", "Tempo is not ready: %v", err)
+		r.add(target, "ready", reachStatus(err), "", "Tempo is not ready: %v%s", err, authHint(err, "targets.tempo"))
 		return
 	}
 	r.add(target, "ready", Pass, "", "/ready returned ready")
@@ -295,8 +299,11 @@ func runGrafana(ctx context.Context, r *Result, g Grafana, opts Options) {
 	version, err := g.Version(cctx)
 	cancel()
 	switch {
+	case err != nil && version != "":
+		// Grafana answered its health endpoint, then failed a check.
+		r.add("grafana", "version", Fail, "", "Grafana %s: %v%s", version, err, authHint(err, "targets.grafana"))
 	case err != nil:
-		r.add("grafana", "health", Inconclusive, "", "Grafana's /api/health did not answer: %v", err)
+		r.add("grafana", "version", reachStatus(err), "", "Grafana check failed: %v%s", err, authHint(err, "targets.grafana"))
 	case majorVersion(version) == 0:
 		r.add("grafana", "version", Warn, "", "Grafana reports version %q, which has no release number; this tool supports Grafana 10 and newer", version)
 	case majorVersion(version) < 10:
@@ -304,6 +311,27 @@ func runGrafana(ctx context.Context, r *Result, g Grafana, opts Options) {
 	default:
 		r.add("grafana", "version", Pass, "", "Grafana %s", version)
 	}
+}
+
+// reachStatus grades an error of a target's first request: a response
+// that refused the request (not ready, or wrong credentials) fails the
+// check, and no response at all leaves it inconclusive.
+func reachStatus(err error) Status {
+	if httpx.StatusOf(err) != 0 {
+		return Fail
+	}
+	return Inconclusive
+}
+
+// authHint names the plan fields to fix when err is a 401 or 403.
+func authHint(err error, section string) string {
+	switch httpx.StatusOf(err) {
+	case http.StatusUnauthorized:
+		return "; the credentials were rejected: check " + section + ".token, or username and password"
+	case http.StatusForbidden:
+		return "; the credentials lack permission: check the role of the account in " + section
+	}
+	return ""
 }
 
 // poll calls read until it returns true, the wait ends or the context

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/obs-migrate/migrate/connectors/httpx"
 	"github.com/obs-migrate/migrate/connectors/loki"
 	"github.com/obs-migrate/migrate/connectors/tempo"
 	"github.com/obs-migrate/migrate/internal/recording"
@@ -272,5 +274,28 @@ func TestMajorVersion(t *testing.T) {
 		if got := majorVersion(in); got != want {
 			t.Errorf("majorVersion(%q) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+type refusingLoki struct{ Loki }
+
+func (refusingLoki) Ready(context.Context) error {
+	return &httpx.StatusError{System: "loki", Method: "GET", URL: "http://127.0.0.1:3100/ready", Status: http.StatusUnauthorized, Body: "no org id"}
+}
+
+type failingGrafana struct{}
+
+func (failingGrafana) Version(context.Context) (string, error) {
+	return "11.2.0", errors.New(`grafana 11.2.0 reports its database as "failing", not ok`)
+}
+
+func TestRefusedTargetsFail(t *testing.T) {
+	res := Run(t.Context(), Targets{Loki: refusingLoki{}, Grafana: failingGrafana{}}, Options{Inputs: Inputs{Plan: testPlan(t)}})
+	c := find(t, res, "loki", "ready")
+	if c.Status != Fail || !strings.Contains(c.Detail, "check targets.loki.token") {
+		t.Errorf("a 401 from /ready: %+v, want fail naming targets.loki.token", c)
+	}
+	if c := find(t, res, "grafana", "version"); c.Status != Fail {
+		t.Errorf("a failing Grafana database: %+v, want fail", c)
 	}
 }

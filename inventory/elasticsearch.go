@@ -103,8 +103,13 @@ func inventoryMapping(ctx context.Context, src LogSource, m plans.LogMapping, wi
 		c := &candidates[i]
 		v, ok := values[c.Field]
 		switch {
-		case ok:
+		case ok && v > 0:
 			c.Cardinality = v
+		case ok:
+			// A count of 0 means no document of the window has the field,
+			// which says nothing about how many values it will have.
+			c.Cardinality = -1
+			c.Note = "no document in the window has this field"
 		case c.Note == "":
 			c.Cardinality = -1
 			c.Note = orDefault(notes[c.Field], "not measured")
@@ -119,6 +124,7 @@ func inventoryMapping(ctx context.Context, src LogSource, m plans.LogMapping, wi
 		problem("reading daily volume of %s: %v", m.Indices, err)
 		return r
 	}
+	r.RatesMeasured = true
 	r.Days = days
 	for _, d := range days {
 		if rate := float64(d.EstimatedBytes) / 86400; rate > r.BytesPerSecond {
@@ -154,6 +160,15 @@ func labelCandidates(m plans.LogMapping, fields []FieldInfo) []FieldCardinality 
 		used[f] = true
 	}
 	var out []FieldCardinality
+	// Label names already taken: a suggestion whose name collides would
+	// make Loki reject the stream with "duplicate label name".
+	taken := map[string]bool{}
+	for name := range m.StaticLabels {
+		taken[name] = true
+	}
+	for name := range m.Labels {
+		taken[name] = true
+	}
 	names := make([]string, 0, len(m.Labels))
 	for name := range m.Labels {
 		names = append(names, name)
@@ -171,10 +186,11 @@ func labelCandidates(m plans.LogMapping, fields []FieldInfo) []FieldCardinality 
 	}
 	for _, field := range CandidateLabelFields {
 		typ, ok := types[field]
-		if !ok || used[field] {
+		if !ok || used[field] || taken[LabelName(field)] {
 			continue
 		}
 		used[field] = true
+		taken[LabelName(field)] = true
 		out = append(out, FieldCardinality{Field: field, Type: typ, Label: LabelName(field)})
 	}
 	return out

@@ -228,7 +228,23 @@ func Alerts(ctx context.Context, path, source string, mappings []plans.LogMappin
 		}
 		inv.Files++
 		for _, doc := range alertDocuments(data) {
+			if _, summary := doc["exportedCount"]; summary {
+				continue // the export-details line of a Kibana export
+			}
+			if w, ok := doc["watch"].(map[string]any); ok {
+				// The get-watch API answer wraps the watch.
+				inner := map[string]any{"_id": doc["_id"]}
+				for k, v := range w {
+					inner[k] = v
+				}
+				doc = inner
+			}
 			kind := alertKind(doc)
+			if kind == "unknown" {
+				if t, _ := doc["type"].(string); t != "" && t != "alert" && t != "rule" {
+					continue // another saved object of the export: a connector or data view
+				}
+			}
 			inv.ByKind[kind]++
 			if c, ok := combinedAlert(name, doc, mappings); ok {
 				inv.Combined = append(inv.Combined, c)
@@ -369,5 +385,10 @@ func isLogsIndex(index string, mappings []plans.LogMapping) bool {
 		}
 	}
 	lower := strings.ToLower(index)
-	return strings.Contains(lower, "log") || strings.HasPrefix(lower, "filebeat-")
+	for _, prefix := range []string{"logs-", "logs", "log-", "filebeat-", "logstash-"} {
+		if strings.HasPrefix(lower, prefix) {
+			return true
+		}
+	}
+	return strings.Contains(lower, "-logs") || strings.Contains(lower, "_logs")
 }

@@ -35,6 +35,15 @@ func inventoryJaeger(ctx context.Context, src TraceSource, selected []string, wi
 		return nil, fmt.Errorf("jaeger: listing services: %w", err)
 	}
 	rep := &JaegerReport{Services: []ServiceInfo{}}
+	known := map[string]bool{}
+	for _, name := range services {
+		known[name] = true
+	}
+	for _, name := range selected {
+		if name != "*" && !known[name] {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("service %s in traces.services is not in Jaeger; check its name or remove it", name))
+		}
+	}
 	for _, name := range services {
 		if !serviceSelected(name, selected) {
 			continue

@@ -60,8 +60,12 @@ type StreamBudget struct {
 }
 
 // PerMapping returns each mapping's share of the active-stream limit, at
-// least 1.
+// least 1. A MaxStreams of 0 means Loki enforces no stream limit, so the
+// share is unbounded.
 func (b StreamBudget) PerMapping() int64 {
+	if b.MaxStreams <= 0 {
+		return math.MaxInt64
+	}
 	n := max(b.Mappings, 1)
 	return max(int64(math.Floor(float64(b.MaxStreams)*b.Share/float64(n))), 1)
 }
@@ -78,9 +82,15 @@ type LabelProposal struct {
 	Indices      string            `json:"indices"`
 	StaticLabels map[string]string `json:"static_labels,omitempty"`
 	Fields       []FieldDecision   `json:"fields"`
-	// ProjectedStreams is the product of the label cardinalities: an upper
-	// bound on the active streams, since not every combination occurs.
+	// ProjectedStreams is the product of the proposed labels'
+	// cardinalities: an upper bound on the active streams, since not every
+	// combination occurs.
 	ProjectedStreams int64 `json:"projected_streams"`
+	// PlanStreams is the same product for the labels the plan maps today,
+	// which the gateway and backfill write until the plan changes.
+	// PlanStreamsKnown is false when a plan label could not be measured.
+	PlanStreams      int64 `json:"plan_streams"`
+	PlanStreamsKnown bool  `json:"plan_streams_known"`
 	Budget           int64 `json:"budget"`
 }
 
@@ -116,7 +126,17 @@ func (p LabelProposal) StructuredMetadata() []string {
 // filter after the stream selector.
 func ProposeLabels(indices string, static map[string]string, fields []FieldCardinality, budget StreamBudget) LabelProposal {
 	limit := budget.PerMapping()
-	p := LabelProposal{Indices: indices, StaticLabels: static, Budget: limit, ProjectedStreams: 1}
+	p := LabelProposal{Indices: indices, StaticLabels: static, Budget: limit, ProjectedStreams: 1, PlanStreams: 1, PlanStreamsKnown: true}
+	for _, f := range fields {
+		if !f.FromPlan {
+			continue
+		}
+		if f.Cardinality <= 0 {
+			p.PlanStreamsKnown = false
+			continue
+		}
+		p.PlanStreams = saturatingMul(p.PlanStreams, f.Cardinality)
+	}
 	ordered := append([]FieldCardinality(nil), fields...)
 	sort.SliceStable(ordered, func(i, j int) bool {
 		a, b := ordered[i], ordered[j]

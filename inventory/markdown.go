@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"sort"
 	"strings"
@@ -55,7 +56,7 @@ func writeElasticsearch(b *strings.Builder, es *ElasticsearchReport) {
 	fmt.Fprintf(b, "## Elasticsearch\n\nCluster %s, version %s.\n\n", markdown.Code(es.Cluster), markdown.Code(es.Version))
 	b.WriteString("### Indices\n\n| index | data stream | documents | size | logs entry |\n|---|---|--:|--:|---|\n")
 	for _, idx := range es.Indices {
-		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", markdown.Code(idx.Name), codeOrDash(idx.DataStream),
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", codeCell(idx.Name), codeOrDash(idx.DataStream),
 			idx.Docs, humanBytes(float64(idx.StoreBytes)), codeOrDash(idx.Mapping))
 	}
 	b.WriteString("\n")
@@ -84,14 +85,14 @@ func writeMapping(b *strings.Builder, m MappingReport) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(b, "| (static) | %s | | 1 | label | fixed value %s |\n", markdown.Code(k), markdown.Code(p.StaticLabels[k]))
+			fmt.Fprintf(b, "| (static) | %s | | 1 | label | fixed value %s |\n", codeCell(k), codeCell(p.StaticLabels[k]))
 		}
 		for _, f := range p.Fields {
 			card := "unknown"
 			if f.Cardinality >= 0 {
 				card = fmt.Sprint(f.Cardinality)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", markdown.Code(f.Field), markdown.Code(f.Label),
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", codeCell(f.Field), codeCell(f.Label),
 				markdown.Cell(f.Type), card, roleText(f.Role), markdown.Cell(f.Reason))
 		}
 		b.WriteString("\n")
@@ -99,7 +100,7 @@ func writeMapping(b *strings.Builder, m MappingReport) {
 	if len(m.Fields) > 0 {
 		fmt.Fprintf(b, "<details><summary>%d fields</summary>\n\n| field | type | conflicts |\n|---|---|---|\n", len(m.Fields))
 		for _, f := range m.Fields {
-			fmt.Fprintf(b, "| %s | %s | %s |\n", markdown.Code(f.Path), markdown.Cell(f.Type), markdown.Cell(strings.Join(f.Conflicts, ", ")))
+			fmt.Fprintf(b, "| %s | %s | %s |\n", codeCell(f.Path), markdown.Cell(f.Type), markdown.Cell(strings.Join(f.Conflicts, ", ")))
 		}
 		b.WriteString("\n</details>\n\n")
 	}
@@ -117,22 +118,25 @@ func writeJaeger(b *strings.Builder, j *JaegerReport) {
 	for _, p := range j.Problems {
 		fmt.Fprintf(b, "- Problem: %s\n", markdown.Cell(p))
 	}
+	if len(j.Problems) > 0 {
+		b.WriteString("\n")
+	}
 	b.WriteString("| service | operations | traces sampled | spans sampled | spans/s (estimate) |\n|---|--:|--:|--:|--:|\n")
 	for _, s := range j.Services {
 		rate := fmt.Sprintf("%.2f", s.SpansPerSecond)
 		if s.Truncated {
 			rate += " (newest traces only)"
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %d | %s |\n", markdown.Code(s.Name), len(s.Operations), s.TracesSampled, s.SpansSampled, rate)
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %s |\n", codeCell(s.Name), len(s.Operations), s.TracesSampled, s.SpansSampled, rate)
 	}
 	b.WriteString("\n")
 	for _, s := range j.Services {
 		if len(s.Operations) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "<details><summary>%s operations</summary>\n\n| operation | span kind |\n|---|---|\n", markdown.Cell(s.Name))
+		fmt.Fprintf(b, "<details><summary>%s operations</summary>\n\n| operation | span kind |\n|---|---|\n", html.EscapeString(markdown.Cell(s.Name)))
 		for _, op := range s.Operations {
-			fmt.Fprintf(b, "| %s | %s |\n", markdown.Code(op.Name), markdown.Cell(op.SpanKind))
+			fmt.Fprintf(b, "| %s | %s |\n", codeCell(op.Name), markdown.Cell(op.SpanKind))
 		}
 		b.WriteString("\n</details>\n\n")
 	}
@@ -166,7 +170,7 @@ func writeObjects(b *strings.Builder, r *Report) {
 		b.WriteString("Alerts that read logs and metrics; Loki holds only the logs, so each needs its metric part moved to a Prometheus rule:\n\n")
 		b.WriteString("| alert | file | logs | metrics |\n|---|---|---|---|\n")
 		for _, c := range a.Combined {
-			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", markdown.Cell(orDefault(c.Name, c.ID)), markdown.Code(c.File),
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", markdown.Cell(orDefault(orDefault(c.Name, c.ID), "(no name or id)")), codeCell(c.File),
 				markdown.Cell(strings.Join(c.Logs, ", ")), markdown.Cell(strings.Join(c.Metrics, ", ")))
 		}
 		b.WriteString("\n")
@@ -177,8 +181,12 @@ func codeOrDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return markdown.Code(s)
+	return codeCell(s)
 }
+
+// codeCell is a code span for a table cell: a | inside it would otherwise
+// end the cell, even within backticks.
+func codeCell(s string) string { return markdown.Cell(markdown.Code(s)) }
 
 func countsText(m map[string]int) string {
 	if len(m) == 0 {

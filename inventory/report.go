@@ -82,7 +82,10 @@ type MappingReport struct {
 	// averaged over that day.
 	BytesPerSecond float64 `json:"bytes_per_second"`
 	// DocsPerSecond is the document rate of that day.
-	DocsPerSecond float64  `json:"docs_per_second"`
+	DocsPerSecond float64 `json:"docs_per_second"`
+	// RatesMeasured is false when the daily volume could not be read, so
+	// the rates above are unknown rather than zero.
+	RatesMeasured bool     `json:"rates_measured"`
 	Problems      []string `json:"problems,omitempty"`
 }
 
@@ -100,8 +103,16 @@ type LokiLimits struct {
 
 // LokiProjection compares the proposal with the target's limits.
 type LokiProjection struct {
-	Limits           LokiLimits `json:"limits"`
-	ProjectedStreams int64      `json:"projected_streams"`
+	Limits LokiLimits `json:"limits"`
+	// ProjectedStreams is the sum over the logs entries of the plan's own
+	// label cardinalities multiplied: the streams the plan writes as it
+	// is. ProposedStreams is the same for the proposed labels.
+	ProjectedStreams int64 `json:"projected_streams"`
+	ProposedStreams  int64 `json:"proposed_streams"`
+	// StreamsKnown and RatesMeasured are false when a plan label or a
+	// daily volume could not be measured.
+	StreamsKnown  bool `json:"streams_known"`
+	RatesMeasured bool `json:"rates_measured"`
 	// BytesPerSecond is the sum of the mappings' busiest-day rates.
 	BytesPerSecond float64 `json:"bytes_per_second"`
 	// PerStreamBytesPerSecond is BytesPerSecond spread evenly over the

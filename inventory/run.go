@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -57,7 +58,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	limits := DefaultLokiLimits()
-	if opts.Limits != nil {
+	if opts.Limits != nil && opts.Elasticsearch != nil {
 		l, err := opts.Limits(ctx)
 		if err != nil && l.Source == "" {
 			l = DefaultLokiLimits()
@@ -207,7 +208,7 @@ func DefaultLokiLimits() LokiLimits {
 // project compares the proposed schema and the measured rates with Loki's
 // limits.
 func project(es *ElasticsearchReport, limits LokiLimits) *LokiProjection {
-	pr := &LokiProjection{Limits: limits, OK: true}
+	pr := &LokiProjection{Limits: limits, OK: true, StreamsKnown: true, RatesMeasured: true}
 	finding := func(ok bool, format string, args ...any) {
 		text := fmt.Sprintf(format, args...)
 		pr.Findings = append(pr.Findings, text)
@@ -223,7 +224,14 @@ func project(es *ElasticsearchReport, limits LokiLimits) *LokiProjection {
 					m.Indices, f.Field, f.Label, f.Reason)
 			}
 		}
-		pr.ProjectedStreams += m.Proposal.ProjectedStreams
+		pr.ProposedStreams = saturatingAdd(pr.ProposedStreams, m.Proposal.ProjectedStreams)
+		pr.ProjectedStreams = saturatingAdd(pr.ProjectedStreams, m.Proposal.PlanStreams)
+		if !m.Proposal.PlanStreamsKnown || len(m.Problems) > 0 {
+			pr.StreamsKnown = false
+		}
+		if !m.RatesMeasured {
+			pr.RatesMeasured = false
+		}
 		pr.BytesPerSecond += m.BytesPerSecond
 		labels := len(m.Proposal.StaticLabels) + len(m.Proposal.Labels())
 		if limits.MaxLabelNames > 0 && labels > limits.MaxLabelNames {
@@ -236,9 +244,18 @@ func project(es *ElasticsearchReport, limits LokiLimits) *LokiProjection {
 				m.Indices, sm, limits.MaxStructuredMetadata)
 		}
 	}
-	if limits.MaxStreams > 0 {
+	switch {
+	case !pr.StreamsKnown:
+		finding(false, "the streams of the plan's labels could not be bounded, because a label field or a logs entry could not be measured (see the problems)")
+	case limits.MaxStreams > 0:
 		ok := pr.ProjectedStreams <= limits.MaxStreams
-		finding(ok, "projected active streams: at most %d of max_global_streams_per_user %d", pr.ProjectedStreams, limits.MaxStreams)
+		finding(ok, "the plan's labels project at most %d active streams of max_global_streams_per_user %d; the proposed labels %d",
+			pr.ProjectedStreams, limits.MaxStreams, pr.ProposedStreams)
+	default:
+		finding(true, "the plan's labels project at most %d active streams; Loki sets no stream limit", pr.ProjectedStreams)
+	}
+	if !pr.RatesMeasured {
+		finding(true, "Warning: the daily volume of a logs entry could not be read, so the rates below leave it out")
 	}
 	// Rates come from the store size, an estimate, so going over a rate
 	// limit is a warning: the deploy check reads the live limits again.
@@ -252,6 +269,13 @@ func project(es *ElasticsearchReport, limits LokiLimits) *LokiProjection {
 			warnIf(pr.PerStreamBytesPerSecond > limits.PerStreamRateBytes), humanBytes(pr.PerStreamBytesPerSecond), humanBytes(limits.PerStreamRateBytes))
 	}
 	return pr
+}
+
+func saturatingAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 func warnIf(over bool) string {

@@ -109,8 +109,11 @@ func TestRunMovesHighCardinalityLabel(t *testing.T) {
 	if rep.Loki.OK {
 		t.Error("the projection accepts the plan's pod label")
 	}
-	if len(rep.Loki.Problems) != 1 || !strings.Contains(rep.Loki.Problems[0], "move it to structured_metadata") {
+	if len(rep.Loki.Problems) != 2 || !strings.Contains(rep.Loki.Problems[0], "move it to structured_metadata") {
 		t.Errorf("problems %q", rep.Loki.Problems)
+	}
+	if rep.Loki.ProjectedStreams != 12*40000 || rep.Loki.ProposedStreams != 60 {
+		t.Errorf("streams: plan %d, proposed %d; want %d and 60", rep.Loki.ProjectedStreams, rep.Loki.ProposedStreams, 12*40000)
 	}
 	if rep.Window.From != now.Add(-24*time.Hour) || rep.Window.To != now {
 		t.Errorf("window %+v", rep.Window)
@@ -179,5 +182,58 @@ func TestRunUsesLimitsFallback(t *testing.T) {
 	}
 	if !rep.Loki.OK {
 		t.Errorf("a namespace label should fit: %v", rep.Loki.Problems)
+	}
+}
+
+func TestRunZeroCardinalityIsUnknown(t *testing.T) {
+	p := k8sPlan(t)
+	logs := k8sLogs()
+	logs.cardinality = map[string]int64{"kubernetes.namespace": 0, "kubernetes.pod.name": 0, "log.level": 0}
+	rep, err := Run(t.Context(), Options{Plan: p, Elasticsearch: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Elasticsearch.Mappings[0].Proposal.Fields {
+		if f.Role == RoleLabel {
+			t.Errorf("%s became a label with no document in the window", f.Field)
+		}
+	}
+	if rep.Loki.OK || rep.Loki.StreamsKnown {
+		t.Errorf("an empty window passed the projection: %+v", rep.Loki)
+	}
+}
+
+func TestRunSuggestionKeepsLabelNamesUnique(t *testing.T) {
+	p := k8sPlan(t)
+	p.Logs[0].Labels = map[string]string{"log_level": "kubernetes.namespace"}
+	rep, err := Run(t.Context(), Options{Plan: p, Elasticsearch: k8sLogs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, f := range rep.Elasticsearch.Mappings[0].Proposal.Fields {
+		names[f.Label]++
+	}
+	if names["log_level"] != 1 {
+		t.Errorf("label log_level used %d times: %v", names["log_level"], names)
+	}
+}
+
+func TestRunNoStreamLimit(t *testing.T) {
+	p := k8sPlan(t)
+	limits := DefaultLokiLimits()
+	limits.MaxStreams = 0
+	rep, err := Run(t.Context(), Options{
+		Plan: p, Elasticsearch: k8sLogs(),
+		Limits: func(context.Context) (LokiLimits, error) { return limits, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labels := rep.Elasticsearch.Mappings[0].Proposal.Labels(); labels["pod"] != "kubernetes.pod.name" {
+		t.Errorf("with no stream limit the pod label should stay: %v", labels)
+	}
+	if !rep.Loki.OK {
+		t.Errorf("problems %v", rep.Loki.Problems)
 	}
 }

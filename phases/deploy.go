@@ -26,7 +26,11 @@ func deployChecked(ctx context.Context, r *Run) GateResult {
 	defer closeAll(targets.Loki, targets.Tempo, targets.Grafana)
 	var inv InventoryResult
 	var invPtr *InventoryResult
-	if found, err := getJSON(ctx, r, artifactInventory, &inv); err == nil && found {
+	found, err := getJSON(ctx, r, artifactInventory, &inv)
+	if err != nil {
+		return inconclusive("reading the stored inventory: "+err.Error(), nil)
+	}
+	if found {
 		invPtr = &inv
 	}
 	now := r.Now().UTC()

@@ -77,6 +77,7 @@ func inventoryJaeger(ctx context.Context, r *Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer closeAll(src)
 	window, err := inventoryWindow(ctx, r)
 	if err != nil {
 		return "", err
@@ -208,12 +209,33 @@ func inventoryStored(ctx context.Context, r *Run) GateResult {
 		evidence["projected_streams"] = inv.Loki.ProjectedStreams
 		evidence["loki_limits_fit"] = inv.Loki.OK
 	}
+	if problems := inventoryProblems(&inv); len(problems) > 0 {
+		evidence["problems"] = problems
+		return fail(fmt.Sprintf("the inventory could not measure everything (%s); fix the sources and run it again, or advance with --force and a reason",
+			strings.Join(problems, "; ")), evidence)
+	}
 	if inv.Loki != nil && !inv.Loki.OK {
 		evidence["problems"] = inv.Loki.Problems
 		return fail("the plan's logs mapping does not fit Loki's limits: "+strings.Join(inv.Loki.Problems, "; ")+
 			"; change the logs entries as the inventory proposes (migrate inventory PLAN shows it), or advance with --force and a reason", evidence)
 	}
 	return pass("the inventory is stored", evidence)
+}
+
+// inventoryProblems lists what the live measurements could not read.
+func inventoryProblems(inv *InventoryResult) []string {
+	problems := append([]string(nil), inv.Problems...)
+	if inv.Elasticsearch != nil {
+		for _, m := range inv.Elasticsearch.Mappings {
+			for _, p := range m.Problems {
+				problems = append(problems, "logs entry "+m.Indices+": "+p)
+			}
+		}
+	}
+	if inv.Jaeger != nil {
+		problems = append(problems, inv.Jaeger.Problems...)
+	}
+	return problems
 }
 
 func countsText(m map[string]int) string {

@@ -108,10 +108,11 @@ type LokiTarget struct {
 	Password Secret `yaml:"password" json:"password,omitempty"`
 	Token    Secret `yaml:"token" json:"token,omitempty"`
 	TLS      TLS    `yaml:"tls" json:"tls"`
-	// Limits gives Loki's limits when its /config endpoint is not
-	// readable, in Loki's own limits_config keys (ingestion_rate_mb,
-	// max_line_size, reject_old_samples_max_age...) plus the ingester's
-	// max_chunk_age. Values read from /config win over these.
+	// Limits gives Loki's limits in its own limits_config keys
+	// (ingestion_rate_mb, max_line_size, reject_old_samples_max_age...)
+	// plus the ingester's max_chunk_age. They apply on top of what /config
+	// shows, because /config has the cluster defaults, not a tenant's
+	// runtime overrides.
 	Limits map[string]any `yaml:"limits" json:"limits,omitempty"`
 }
 
@@ -125,9 +126,9 @@ type TempoTarget struct {
 	Tenant   string `yaml:"tenant" json:"tenant,omitempty"`
 	Token    Secret `yaml:"token" json:"token,omitempty"`
 	TLS      TLS    `yaml:"tls" json:"tls"`
-	// Limits gives Tempo's limits when its /status/config endpoint is not
-	// readable, in Tempo's own override keys (max_bytes_per_trace,
-	// ingestion_rate_limit_bytes...) plus ingestion_time_range_slack.
+	// Limits gives Tempo's limits in its own override keys
+	// (max_bytes_per_trace, ingestion_rate_limit_bytes...) plus
+	// ingestion_time_range_slack, on top of what /status/config shows.
 	Limits map[string]any `yaml:"limits" json:"limits,omitempty"`
 }
 

@@ -150,6 +150,22 @@ func inventoryHeld(rep *inventory.Report) string {
 			}
 		}
 	}
+	if rep.Jaeger != nil && len(rep.Jaeger.Problems) > 0 {
+		reasons = append(reasons, fmt.Sprintf("jaeger: %d problem(s)", len(rep.Jaeger.Problems)))
+	}
+	unreadable := 0
+	if rep.Kibana != nil {
+		unreadable += len(rep.Kibana.Errors)
+	}
+	if rep.Grafana != nil {
+		unreadable += len(rep.Grafana.Errors)
+	}
+	if rep.Alerts != nil {
+		unreadable += len(rep.Alerts.Errors)
+	}
+	if unreadable > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d export file(s) or object(s) could not be read", unreadable))
+	}
 	if rep.Loki != nil && !rep.Loki.OK {
 		reasons = append(reasons, "the plan's labels do not fit Loki's limits")
 	}

@@ -65,6 +65,8 @@ type Config struct {
 type Client struct {
 	es     *es8.Client
 	logger *slog.Logger
+	// secrets are redacted from error bodies a server may echo them in.
+	secrets []string
 }
 
 // New returns a Client for cfg. It reads the TLS files, so a missing or
@@ -113,7 +115,8 @@ func New(cfg Config) (*Client, error) {
 		// already checked for credentials.
 		return nil, fmt.Errorf("elasticsearch: creating the client: %w", err)
 	}
-	return &Client{es: client, logger: cfg.Logger}, nil
+	secrets := httpx.Auth{Username: cfg.Username, Password: cfg.Password, Token: cfg.Token, APIKey: cfg.APIKey}.Secrets()
+	return &Client{es: client, logger: cfg.Logger, secrets: secrets}, nil
 }
 
 func checkURL(raw string) error {
@@ -185,7 +188,8 @@ func (c *Client) doStatus(ctx context.Context, op string, req esapi.Request) ([]
 		return nil, res.StatusCode, fmt.Errorf("elasticsearch: %s: response is larger than %d bytes: narrow the request", op, int64(maxResponseBody))
 	}
 	if res.IsError() {
-		return body, res.StatusCode, decodeError(op, res.StatusCode, body)
+		redacted := []byte(httpx.RedactSecrets(string(body), c.secrets...))
+		return body, res.StatusCode, decodeError(op, res.StatusCode, redacted)
 	}
 	return body, res.StatusCode, nil
 }

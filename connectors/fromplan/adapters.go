@@ -3,6 +3,7 @@ package fromplan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -130,7 +131,10 @@ type LogSource struct{ C *elasticsearch.Client }
 // Info returns the cluster name and version.
 func (s LogSource) Info(ctx context.Context) (string, string, error) {
 	info, err := s.C.Info(ctx)
-	return info.ClusterName, info.Version, err
+	if err != nil {
+		return "", "", err
+	}
+	return info.ClusterName, info.Version, info.CheckVersion()
 }
 
 // Indices lists the indices a pattern matches.
@@ -220,10 +224,12 @@ func (s TraceSource) SampleTraces(ctx context.Context, service string, from, to 
 	if err != nil {
 		return inventory.TraceSample{}, err
 	}
+	// A trace holds the spans of every service it crosses; only this
+	// service's spans count toward its rate.
 	sample := inventory.TraceSample{Traces: len(traces)}
 	for _, td := range traces {
-		sample.Spans += td.SpanCount()
-		eachSpan(td, func(sp ptrace.Span) {
+		eachServiceSpan(td, service, func(sp ptrace.Span) {
+			sample.Spans++
 			start := sp.StartTimestamp().AsTime()
 			if sample.Oldest.IsZero() || start.Before(sample.Oldest) {
 				sample.Oldest = start
@@ -236,9 +242,15 @@ func (s TraceSource) SampleTraces(ctx context.Context, service string, from, to 
 	return sample, nil
 }
 
-func eachSpan(td ptrace.Traces, fn func(ptrace.Span)) {
+// eachServiceSpan calls fn for each span whose resource has the given
+// service.name.
+func eachServiceSpan(td ptrace.Traces, service string, fn func(ptrace.Span)) {
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		ss := td.ResourceSpans().At(i).ScopeSpans()
+		rs := td.ResourceSpans().At(i)
+		if name, ok := rs.Resource().Attributes().Get("service.name"); !ok || name.Str() != service {
+			continue
+		}
+		ss := rs.ScopeSpans()
 		for j := 0; j < ss.Len(); j++ {
 			spans := ss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
@@ -299,8 +311,19 @@ func (t TempoPusher) Push(ctx context.Context, td ptrace.Traces) (tempo.PushResu
 // GrafanaVersion adapts the Grafana client to the deploy checks.
 type GrafanaVersion struct{ C *grafana.Client }
 
-// Version reads Grafana's version from /api/health.
+// Version reads Grafana's version from /api/health, checks that its
+// database is "ok", and lists folders to check that the token is
+// accepted, since /api/health needs no credentials.
 func (g GrafanaVersion) Version(ctx context.Context) (string, error) {
 	h, err := g.C.Health(ctx)
-	return h.Version, err
+	if err != nil {
+		return "", err
+	}
+	if h.Database != "ok" {
+		return h.Version, fmt.Errorf("grafana %s reports its database as %q, not ok", h.Version, h.Database)
+	}
+	if _, err := g.C.Folders(ctx); err != nil {
+		return h.Version, err
+	}
+	return h.Version, nil
 }

@@ -170,47 +170,49 @@ func Tempo(p *plans.Plan) (*tempo.Client, error) {
 }
 
 // LokiLimits reads Loki's effective limits: its /config when readable,
-// else targets.loki.limits over Loki's defaults, else the defaults. Values
-// in the plan never override a readable /config. On an error from /config
-// it returns the fallback and the error, so a caller can go on and report
+// else Loki's defaults, with targets.loki.limits applied on top in both
+// cases. /config shows the cluster-wide defaults, not a tenant's runtime
+// overrides, so the plan's values win. On an error from /config it
+// returns the fallback and the error, so a caller can go on and report
 // why.
 func LokiLimits(ctx context.Context, p *plans.Plan, c *loki.Client) (loki.Limits, error) {
-	live, err := c.Limits(ctx)
-	if err == nil {
-		return live, nil
-	}
-	fallback := loki.DefaultLimits()
-	if t := p.Targets.Loki; t != nil && len(t.Limits) > 0 {
-		planned, perr := loki.LimitsFromMap(t.Limits, fallback)
-		if perr != nil {
-			return fallback, fmt.Errorf("targets.loki.limits: %w", perr)
-		}
-		planned.Source = "plan (targets.loki.limits)"
-		fallback = planned
+	base, err := c.Limits(ctx)
+	if err != nil {
+		base = loki.DefaultLimits()
 	}
 	if errors.Is(err, loki.ErrConfigUnavailable) {
-		return fallback, nil
+		err = nil
 	}
-	return fallback, err
+	t := p.Targets.Loki
+	if t == nil || len(t.Limits) == 0 {
+		return base, err
+	}
+	planned, perr := loki.LimitsFromMap(t.Limits, base)
+	if perr != nil {
+		return base, fmt.Errorf("targets.loki.limits: %w", perr)
+	}
+	planned.Source = base.Source + " with targets.loki.limits"
+	return planned, err
 }
 
-// TempoLimits reads Tempo's effective limits the same way as LokiLimits.
+// TempoLimits reads Tempo's effective limits the same way as LokiLimits,
+// with targets.tempo.limits on top.
 func TempoLimits(ctx context.Context, p *plans.Plan, c *tempo.Client) (tempo.Limits, error) {
-	live, err := c.Limits(ctx)
-	if err == nil {
-		return live, nil
-	}
-	fallback := tempo.DefaultLimits()
-	if t := p.Targets.Tempo; t != nil && len(t.Limits) > 0 {
-		planned, perr := tempo.LimitsFromMap(t.Limits, fallback)
-		if perr != nil {
-			return fallback, fmt.Errorf("targets.tempo.limits: %w", perr)
-		}
-		planned.Source = "plan (targets.tempo.limits)"
-		fallback = planned
+	base, err := c.Limits(ctx)
+	if err != nil {
+		base = tempo.DefaultLimits()
 	}
 	if errors.Is(err, tempo.ErrConfigUnavailable) {
-		return fallback, nil
+		err = nil
 	}
-	return fallback, err
+	t := p.Targets.Tempo
+	if t == nil || len(t.Limits) == 0 {
+		return base, err
+	}
+	planned, perr := tempo.LimitsFromMap(t.Limits, base)
+	if perr != nil {
+		return base, fmt.Errorf("targets.tempo.limits: %w", perr)
+	}
+	planned.Source = base.Source + " with targets.tempo.limits"
+	return planned, err
 }

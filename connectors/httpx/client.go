@@ -261,7 +261,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			}
 			statusErr := &StatusError{
 				System: c.cfg.System, Method: req.Method, URL: Redact(target),
-				Status: resp.Status, Body: truncate(resp.Body), Header: resp.Header,
+				Status: resp.Status, Body: RedactSecrets(truncate(resp.Body), c.cfg.Auth.Secrets()...), Header: resp.Header,
 				Attempts: attempt, Permanent: decision == Permanent,
 			}
 			statusErr.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -357,9 +357,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // retryableTransport reports whether a request that got no response may be
-// sent again. TLS and certificate failures and invalid URLs cannot heal.
+// sent again. TLS and certificate failures and invalid URLs cannot heal,
+// and a request that timed out is likely to time out again while loading
+// the server, such as a slow aggregation, so it is not resent either.
 func retryableTransport(err error) bool {
-	if IsTLS(err) {
+	if IsTLS(err) || IsTimeout(err) {
 		return false
 	}
 	var urlErr *url.Error
@@ -427,4 +429,10 @@ func Redact(rawURL string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// Redact removes the client's own credentials from text taken from a
+// response, for messages built outside Do.
+func (c *Client) Redact(text string) string {
+	return RedactSecrets(text, c.cfg.Auth.Secrets()...)
 }

@@ -277,3 +277,26 @@ func TestClientCertificateRequiredNotRetried(t *testing.T) {
 		t.Errorf("no TLS hint in %v", err)
 	}
 }
+
+func TestEchoedSecretsRedacted(t *testing.T) {
+	const user, password, token = "migrate", "EsPassw0rdXYZ", "LokiTok3nXYZ"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "denied for header: "+r.Header.Get("Authorization"), http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	for _, auth := range []Auth{{Username: user, Password: password}, {Token: token}, {APIKey: token}} {
+		c, _ := newTestClient(t, srv.URL, func(cfg *Config) { cfg.Auth = auth })
+		_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/"})
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, secret := range auth.Secrets() {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows the secret %q", err, secret)
+			}
+		}
+		if !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("error %q: the echoed credential was not replaced", err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"encoding/base64"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -100,4 +101,31 @@ func StatusOf(err error) int {
 		return se.Status
 	}
 	return 0
+}
+
+// Secrets returns the strings of an Auth that must never be shown: the
+// password, token and API key, and the encoded forms a server might echo
+// back (the Basic credential and the API key's base64).
+func (a Auth) Secrets() []string {
+	var out []string
+	for _, s := range []string{a.Password, a.Token, a.APIKey} {
+		if s != "" {
+			out = append(out, s, base64.StdEncoding.EncodeToString([]byte(s)))
+		}
+	}
+	if a.Username != "" && a.Password != "" {
+		out = append(out, base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+	}
+	return out
+}
+
+// RedactSecrets replaces every occurrence of each secret in text, such as
+// a server that echoes the Authorization header in an error body.
+func RedactSecrets(text string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			text = strings.ReplaceAll(text, s, "[redacted]")
+		}
+	}
+	return text
 }

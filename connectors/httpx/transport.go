@@ -103,7 +103,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // retryableError reports whether a request that got no response may be sent
 // again: not when the caller's context ended, and not after a TLS failure.
 func (t *RetryTransport) retryableError(req *http.Request, err error) bool {
-	return req.Context().Err() == nil && !IsTLS(err)
+	return req.Context().Err() == nil && !IsTLS(err) && !IsTimeout(err)
 }
 
 // retryDelay returns the wait that a response's Retry-After requests and

@@ -236,7 +236,9 @@ func decodeConfig(data []byte) (configDocument, error) {
 	var doc configDocument
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return doc, fmt.Errorf("loki /config: invalid YAML: %w", err)
+		// Loki's /config is always valid YAML, so a body that is not is
+		// some other page, such as a proxy's HTML login form.
+		return doc, fmt.Errorf("%w: the body is not valid YAML (%v), so it is not Loki's /config output", ErrConfigUnavailable, err)
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return doc, fmt.Errorf("%w: the body is not a YAML mapping, so it is not Loki's /config output", ErrConfigUnavailable)

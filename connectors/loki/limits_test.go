@@ -110,7 +110,7 @@ func TestParseConfigErrors(t *testing.T) {
 		unavailable bool
 		want        string
 	}{
-		{"not YAML", "limits_config: [", false, "invalid YAML"},
+		{"not YAML", "limits_config: [", true, "not valid YAML"},
 		{"no limits_config", "server:\n  http_listen_port: 3100\n", true, "no limits_config"},
 		{"HTML page", "<html><body>login</body></html>", true, "not a YAML mapping"},
 		{"bad size", "limits_config:\n  max_line_size: huge\n", false, "limits_config.max_line_size"},
@@ -356,5 +356,13 @@ func TestClientLimitsServerErrorIsNotUnavailable(t *testing.T) {
 	}
 	if len(sleeps.recorded()) != 2 {
 		t.Errorf("waits %v, want 2 retries of the 500", sleeps.recorded())
+	}
+}
+
+func TestParseConfigHTMLPageUnavailable(t *testing.T) {
+	page := []byte("<html>\n<head><title>Sign in: SSO</title></head>\n<body>\n<form>user: <input name=u></form>\n</body></html>\n")
+	_, err := ParseConfig(page)
+	if !errors.Is(err, ErrConfigUnavailable) {
+		t.Errorf("an HTML login page: %v, want ErrConfigUnavailable", err)
 	}
 }

@@ -212,7 +212,7 @@ func (c *Client) Push(ctx context.Context, streams []Stream) error {
 		Status:         se.Status,
 		Reason:         verdict.reason,
 		Reasons:        verdict.reasons,
-		Message:        verdict.message,
+		Message:        c.http.Redact(verdict.message),
 		Partial:        verdict.partial,
 		Retryable:      verdict.retryable,
 		Entries:        entries,
