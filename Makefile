@@ -54,6 +54,10 @@ bench:
 	$(GO) test ./translators/kibana -run '^$$' -bench 'Corpus$$' -benchmem -count 6 -cpu 1,2
 	$(GO) test ./translators/kibana -run '^$$' -bench Convert10000Dashboards -benchmem -count 3 -timeout 30m
 	$(GO) test ./translators/grafana -run '^$$' -bench Corpus -benchmem -count 6 -cpu 1,2
+	$(GO) test ./logmap -run '^$$' -bench . -benchmem -count 3
+	$(GO) test ./backfill -run '^$$' -bench 'BackfillConvert$$' -benchmem -count 3 -cpu 1
+	$(GO) test ./backfill -run '^$$' -bench 'BackfillConvertMemory' -benchtime 1x -cpu 1
+	$(GO) test ./queue -run '^$$' -bench . -benchmem -count 3
 
 lint:
 	$(GO) vet ./...
