@@ -58,6 +58,7 @@ bench:
 	$(GO) test ./backfill -run '^$$' -bench 'BackfillConvert$$' -benchmem -count 3 -cpu 1
 	$(GO) test ./backfill -run '^$$' -bench 'BackfillConvertMemory' -benchtime 1x -cpu 1
 	$(GO) test ./queue -run '^$$' -bench . -benchmem -count 3
+	$(GO) test ./gateway -run '^$$' -bench 'ForwardOnly|GatewayBulk' -benchtime 3s -count 3
 
 lint:
 	$(GO) vet ./...
