@@ -42,7 +42,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 func writeProjection(b *strings.Builder, p *LokiProjection) {
 	verdict := "fits"
-	if !p.OK {
+	switch {
+	case !p.StreamsKnown:
+		verdict = "could not be checked against"
+	case !p.OK:
 		verdict = "does NOT fit"
 	}
 	fmt.Fprintf(b, "## Loki projection\n\nThe proposed schema %s the target's limits (limits from %s).\n\n", verdict, p.Limits.Source)
@@ -53,7 +56,7 @@ func writeProjection(b *strings.Builder, p *LokiProjection) {
 }
 
 func writeElasticsearch(b *strings.Builder, es *ElasticsearchReport) {
-	fmt.Fprintf(b, "## Elasticsearch\n\nCluster %s, version %s.\n\n", markdown.Code(es.Cluster), markdown.Code(es.Version))
+	fmt.Fprintf(b, "## Elasticsearch\n\nCluster %s, version %s.\n\n", codeOrDash(es.Cluster), codeOrDash(es.Version))
 	b.WriteString("### Indices\n\n| index | data stream | documents | size | logs entry |\n|---|---|--:|--:|---|\n")
 	for _, idx := range es.Indices {
 		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", codeCell(idx.Name), codeOrDash(idx.DataStream),
