@@ -1,12 +1,14 @@
 # Targets: build, test, demo, bench, lint, fmt. `make test` installs what the
-# tests need (Go modules, the Node packages of Grafana's query grammars, the
-# Jaeger and VictoriaLogs binaries) and runs every test.
+# tests need (Go modules, the Node packages of Grafana's query grammars and
+# of Mermaid's parser, the Jaeger and VictoriaLogs binaries) and runs every
+# test.
 
 GO       ?= go
 NPM      ?= npm
 BIN      := bin/migrate
 TOOLS    := $(GO) tool -modfile=tools/go.mod
 GRAMMAR  := tools/grammar/node_modules/.installed
+MERMAID  := tools/mermaid/node_modules/.installed
 DEMO_OUT ?= out/demo
 
 .PHONY: build test demo bench lint fmt deps clean
@@ -17,6 +19,11 @@ build:
 # The grammar checker's packages, reinstalled when the lockfile changes.
 $(GRAMMAR): tools/grammar/package.json tools/grammar/package-lock.json
 	$(NPM) ci --prefix tools/grammar --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The Mermaid checker's packages, which the parity report tests use.
+$(MERMAID): tools/mermaid/package.json tools/mermaid/package-lock.json
+	$(NPM) ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The Jaeger v2 binary that internal/jaegertest runs, rebuilt when the tool
@@ -30,7 +37,7 @@ bin/jaeger: tools/go.mod tools/go.sum
 bin/victoria-logs: tools/victorialogs/go.mod tools/victorialogs/go.sum
 	$(GO) build -modfile=tools/victorialogs/go.mod -o $@ github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 
-deps: $(GRAMMAR) bin/jaeger bin/victoria-logs
+deps: $(GRAMMAR) $(MERMAID) bin/jaeger bin/victoria-logs
 	$(GO) mod download
 
 # The end-to-end suite runs verbosely, so that when ES_URL, LOKI_URL,
