@@ -141,7 +141,7 @@ func writeInventory(stdout io.Writer, out, format string, rep *inventory.Report)
 func inventoryHeld(rep *inventory.Report) string {
 	var reasons []string
 	if n := len(rep.Problems); n > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d source(s) could not be read", n))
+		reasons = append(reasons, fmt.Sprintf("%d problem(s) reading the sources or the target's limits", n))
 	}
 	if rep.Elasticsearch != nil {
 		for _, m := range rep.Elasticsearch.Mappings {
@@ -166,7 +166,7 @@ func inventoryHeld(rep *inventory.Report) string {
 	if unreadable > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d export file(s) or object(s) could not be read", unreadable))
 	}
-	if rep.Loki != nil && !rep.Loki.OK {
+	if rep.Loki != nil && !rep.Loki.OK && rep.Loki.StreamsKnown {
 		reasons = append(reasons, "the plan's labels do not fit Loki's limits")
 	}
 	if len(reasons) == 0 {
