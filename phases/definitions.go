@@ -11,11 +11,14 @@ import (
 //
 // inventory reads the live sources through the run's connectors and the
 // offline exports from disk; translate works on the exports. deploy checks
-// the targets' readiness, versions, limits and a canary write. The later
-// phases gate on evidence that other commands record (parity windows, approvals); where
-// this version has no way to act or to gather the evidence, the gate
-// answers inconclusive and says so, so the plan holds rather than moving
-// on without proof.
+// the targets' readiness, versions, limits and a canary write.
+// parallel_run gates on the parity windows that migrate parity --record
+// stores. cutover needs an approval and no blocking alert. It imports the
+// converted dashboards, switches the default data source and the gateway,
+// and gates on a soak with passing parity windows. A rollback reverses its
+// actions. decommission stops the copy to the old stack, snapshots its
+// indices and verifies the snapshot, and deletes the indices only when
+// the plan asks for it and the apply was confirmed.
 func Definitions() map[Phase]*Definition {
 	return map[Phase]*Definition{
 		Inventory: {
@@ -50,22 +53,16 @@ func Definitions() map[Phase]*Definition {
 		},
 		Cutover: {
 			Phase: Cutover,
-			Entry: &Gate{Name: "approval", Check: cutoverApproved},
-			Exit:  &Gate{Name: "cutover_actions", Check: notInThisVersion("the cutover actions (importing dashboards, switching data sources, switching the gateway)")},
+			Entry: &Gate{Name: "approval_and_alerts", Check: cutoverReady},
+			Steps: cutoverSteps(),
+			Exit:  &Gate{Name: gateSoak, Check: cutoverSoaked},
 		},
 		Decommission: {
 			Phase: Decommission,
-			Entry: &Gate{Name: "snapshot_verified", Check: notInThisVersion("the Elasticsearch snapshot and its verification")},
+			Entry: &Gate{Name: "cutover_soak_passed", Check: cutoverSoakPassed},
+			Steps: decommissionSteps(),
+			Exit:  &Gate{Name: "snapshot_verified", Check: snapshotVerified},
 		},
-	}
-}
-
-// notInThisVersion is the gate of work this version cannot do. It holds the
-// plan and says what is missing.
-func notInThisVersion(what string) func(context.Context, *Run) GateResult {
-	return func(context.Context, *Run) GateResult {
-		return inconclusive(what+" are not available in this version of migrate, so the plan holds here",
-			map[string]any{"missing": what})
 	}
 }
 
@@ -86,31 +83,6 @@ func getJSON(ctx context.Context, r *Run, key string, v any) (found bool, err er
 		return false, err
 	}
 	return true, json.Unmarshal(data, v)
-}
-
-// parityWindows is the parallel_run exit gate: min_duration has passed
-// since the phase was entered, and the last consecutive_passes parity
-// windows passed with no gap.
-func parityWindows(ctx context.Context, r *Run) GateResult {
-	cfg := r.Plan.Phases.ParallelRun
-	st, err := r.Store.State(ctx)
-	if err != nil {
-		return inconclusive("reading the plan state: "+err.Error(), nil)
-	}
-	elapsed := r.Now().Sub(st.EnteredAt)
-	evidence := map[string]any{
-		"entered_at":         st.EnteredAt.UTC().Format(time.RFC3339),
-		"elapsed":            elapsed.Round(time.Second).String(),
-		"min_duration":       cfg.MinDuration.String(),
-		"consecutive_passes": cfg.Parity.ConsecutivePasses,
-		"passing_windows":    0,
-	}
-	if elapsed < cfg.MinDuration.Duration {
-		return fail(fmt.Sprintf("the parallel run has lasted %s of its min_duration %s",
-			elapsed.Round(time.Second), cfg.MinDuration), evidence)
-	}
-	return fail(fmt.Sprintf("0 of %d consecutive passing parity windows are recorded; record each window with migrate parity PLAN --record",
-		cfg.Parity.ConsecutivePasses), evidence)
 }
 
 // cutoverApproved is the cutover entry gate when the plan requires a

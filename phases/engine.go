@@ -45,6 +45,9 @@ type Run struct {
 	Connect Connectors
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Confirm is the plan name given with --confirm, which destructive
+	// steps require.
+	Confirm string
 
 	would []string
 }
@@ -67,6 +70,9 @@ type Engine struct {
 	// so.
 	Connect Connectors
 	Now     func() time.Time
+	// Confirm is the plan name given with --confirm, which destructive
+	// steps (index deletion) require.
+	Confirm string
 }
 
 // Outcome is the end state of an apply.
@@ -95,7 +101,7 @@ func (e *Engine) run(st State, dryRun bool) *Run {
 	return &Run{
 		Plan: e.Plan, Store: e.Store, StatePath: e.StatePath, Phase: st.Phase, Generation: st.Generation,
 		Actor: e.Actor, DryRun: dryRun, Log: log.With("plan", e.Plan.Metadata.Name, "phase", string(st.Phase)),
-		Connect: e.Connect, Now: e.now,
+		Connect: e.Connect, Now: e.now, Confirm: e.Confirm,
 	}
 }
 
@@ -155,6 +161,13 @@ func (e *Engine) runPhase(ctx context.Context, r *Run, st State, def *Definition
 			return nil, err
 		}
 	}
+	// Steps can change the gateway mode. The transition below writes the
+	// whole state, so it takes the mode stored now.
+	cur, err := e.Store.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan state: %w", err)
+	}
+	st.GatewayMode = cur.GatewayMode
 
 	res, err := e.checkGate(ctx, r, st, def.Exit, "exit")
 	if err != nil || res.Status != GatePass {
@@ -388,16 +401,18 @@ func (e *Engine) Rollback(ctx context.Context, reason string) error {
 	if def := e.Defs[Cutover]; def != nil {
 		errs = append(errs, e.undo(ctx, st, def)...)
 	}
-	st.GatewayMode = "dual"
+	st.GatewayMode = GatewayDual
 	if err := e.transition(ctx, st, ParallelRun, KindRollback, "rolled back from cutover to parallel_run; the gateway is back to dual writes", reason); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// undo reverses the cutover actions. Cutover has no actions in this version,
-// so there is nothing to undo yet.
-func (e *Engine) undo(_ context.Context, _ State, _ *Definition) []error { return nil }
+// undo reverses the cutover actions of the current cutover entry, from
+// the undo records its steps stored.
+func (e *Engine) undo(ctx context.Context, st State, _ *Definition) []error {
+	return undoCutover(ctx, e.run(st, false))
+}
 
 // sortedGates orders gate results for display.
 func sortedGates(gs []GateResult) []GateResult {

@@ -163,7 +163,14 @@ func (a *app) lock(ctx context.Context, s *session, command string) (func(), err
 	}, nil
 }
 
-type applyFlags struct{ dryRun bool }
+type applyFlags struct {
+	dryRun bool
+	// watch, when above 0, applies again every watch until the plan is
+	// done or the command is interrupted.
+	watch time.Duration
+	// confirm is the plan name that allows destructive steps.
+	confirm string
+}
 
 func (a *app) planApplyCommand(f *planFlags) *cobra.Command {
 	var af applyFlags
@@ -176,18 +183,83 @@ runs again from the last checkpoint, and a step that was interrupted runs again
 from its beginning. Only one apply may run on a state at a time.
 
 With --dry-run, the same steps run on a copy of the state and record what they
-would change (files written, hooks run) instead of changing it.
+would change (files written, hooks run, dashboards imported, indices deleted)
+instead of changing it.
 
-Exit status: 0 when the plan is done, 3 when a gate holds it, 1 on an error.`,
+With --watch INTERVAL, apply runs again every INTERVAL until the plan is done,
+so gates that wait for time or for recorded parity windows open without a
+person. An error is logged and the next round runs; invalid usage stops. On
+SIGINT or SIGTERM it stops and exits with the status of the last round.
+
+Decommission deletes the old indices only when phases.decommission.delete_indices
+is true and --confirm names the plan; without it the step holds and says what
+to run. A dry run never deletes.
+
+Exit status: 0 when the plan is done, 3 when a gate holds it or a step waits for
+--confirm, 2 on invalid usage, 1 on an error.`,
 		Example: `  migrate plan apply plans/prod-eu.yaml
-  migrate plan apply plans/prod-eu.yaml --dry-run`,
+  migrate plan apply plans/prod-eu.yaml --dry-run
+  migrate plan apply plans/prod-eu.yaml --watch 10m
+  migrate plan apply plans/prod-eu.yaml --confirm prod-eu`,
 		Args: exactArgs(1, "one PLAN file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if af.watch < 0 {
+				return usageError("invalid --watch %s: use a positive interval, such as 10m", af.watch)
+			}
+			if af.watch > 0 && af.dryRun {
+				return usageError("--watch and --dry-run do not go together: a dry run changes nothing, so repeating it shows the same")
+			}
+			if af.watch > 0 {
+				return a.watchApply(cmd.Context(), f, af, args[0])
+			}
 			return a.runApply(cmd.Context(), f, af, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&af.dryRun, "dry-run", false, "run the steps on a copy of the state and print what they would change")
+	cmd.Flags().DurationVar(&af.watch, "watch", 0, "apply again every INTERVAL (such as 10m) until the plan is done or the command is interrupted")
+	cmd.Flags().StringVar(&af.confirm, "confirm", "", "the plan's metadata.name, to allow destructive steps (deleting the old indices)")
 	return cmd
+}
+
+// watchApply applies the plan every af.watch until the plan is done,
+// invalid usage stops it, or ctx ends on SIGINT or SIGTERM. It returns the
+// status of the last round that finished.
+func (a *app) watchApply(ctx context.Context, f *planFlags, af applyFlags, planFile string) error {
+	var last error
+	for round := 1; ; round++ {
+		err := a.runApply(ctx, f, af, planFile)
+		if ctx.Err() != nil {
+			if round == 1 {
+				last = err
+			}
+			return a.stopWatching(planFile, last)
+		}
+		last = err
+		switch code := exitCodeOf(err); {
+		case err == nil, code == exitUsage:
+			return err
+		case code == exitError:
+			a.log.Error("apply failed; it runs again at the next round", "plan", planFile, "err", err, "next_in", af.watch)
+		default:
+			a.log.Info("a gate holds the plan; it is applied again at the next round", "plan", planFile, "next_in", af.watch)
+		}
+		timer := time.NewTimer(af.watch)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return a.stopWatching(planFile, last)
+		case <-timer.C:
+		}
+	}
+}
+
+func (a *app) stopWatching(planFile string, last error) error {
+	status := "the last round finished without error"
+	if last != nil {
+		status = "the last round ended with: " + last.Error()
+	}
+	fmt.Fprintf(a.stderr, "stopped watching %s on a signal; %s\n", planFile, status)
+	return last
 }
 
 func (a *app) runApply(ctx context.Context, f *planFlags, af applyFlags, planFile string) error {
@@ -196,6 +268,10 @@ func (a *app) runApply(ctx context.Context, f *planFlags, af applyFlags, planFil
 		return err
 	}
 	defer s.store.Close()
+	if af.confirm != "" && af.confirm != s.plan.Metadata.Name {
+		return usageError("--confirm %q does not name this plan: its metadata.name is %s", af.confirm, s.plan.Metadata.Name)
+	}
+	s.engine.Confirm = af.confirm
 	if af.dryRun {
 		return a.dryRun(ctx, f, s)
 	}
@@ -205,6 +281,10 @@ func (a *app) runApply(ctx context.Context, f *planFlags, af applyFlags, planFil
 	}
 	defer unlock()
 	out, err := s.engine.Apply(ctx, false)
+	if errors.Is(err, phases.ErrConfirmationNeeded) {
+		fmt.Fprintf(a.stdout, "plan %s holds at phase %s: %v\n", s.plan.Metadata.Name, out.Phase, err)
+		return withExitCode(exitHeld, err)
+	}
 	if err != nil {
 		return err
 	}

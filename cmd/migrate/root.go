@@ -56,7 +56,7 @@ or (with --strict) a batch had failed or unsupported items.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError("%v", err)
 	})
-	root.AddCommand(a.translateCommand(), a.planCommand(), a.inventoryCommand(), a.gatewayCommand(), a.backfillCommand())
+	root.AddCommand(a.translateCommand(), a.planCommand(), a.inventoryCommand(), a.gatewayCommand(), a.backfillCommand(), a.parityCommand())
 	return root
 }
 
