@@ -85,6 +85,17 @@ func logTargets(p *plans.Plan) []*logTarget {
 			t.mappings = append(t.mappings, m)
 			continue
 		}
+		if other := overlappingSelector(p, m, sel); other != "" {
+			// Extra labels do not stop a matcher, so this selector also
+			// counts the other entry's streams, which could hide a loss.
+			out = append(out, &logTarget{
+				name:     m.Indices,
+				mappings: []plans.LogMapping{m},
+				problem: fmt.Sprintf("the Loki selector %s of the logs entry for %q also matches the streams of the entry for %q, so its counts would include them (give each entry a static label the other lacks)",
+					sel, m.Indices, other),
+			})
+			continue
+		}
 		t := &logTarget{selector: sel, mappings: []plans.LogMapping{m}}
 		if sel == logql.FallbackSelector {
 			t.notes = append(t.notes, "The logs entry has no static_labels, so Loki's side counts every stream of the tenant ("+
@@ -397,6 +408,32 @@ func tally(buckets []bucketRange, c logBucketCounts) logTally {
 	return t
 }
 
+// overlappingSelector returns the index pattern of another logs entry
+// whose static labels include all of m's with the same values, so that m's
+// selector also matches that entry's streams, or "".
+func overlappingSelector(p *plans.Plan, m plans.LogMapping, sel string) string {
+	for _, other := range p.Logs {
+		other = other.WithDefaults()
+		if other.Indices == m.Indices || staticSelector(other.StaticLabels) == sel {
+			continue
+		}
+		if len(other.StaticLabels) <= len(m.StaticLabels) {
+			continue
+		}
+		contains := true
+		for k, v := range m.StaticLabels {
+			if other.StaticLabels[k] != v {
+				contains = false
+				break
+			}
+		}
+		if contains {
+			return other.Indices
+		}
+	}
+	return ""
+}
+
 // completeness is the share of documents found: 1 when there are none.
 func (t logTally) completeness() float64 {
 	if t.old == 0 {
@@ -556,7 +593,11 @@ func (r *run) compareLogTarget(ctx context.Context, lc lokiCounter, t *logTarget
 
 	g.Verdict = Pass
 	var reason string
-	if tl.completeness() < r.th.completenessMin {
+	if tl.old == 0 {
+		// An empty window compares nothing, so it cannot count as a pass.
+		g.Verdict = Inconclusive
+		reason = fmt.Sprintf("%s: Elasticsearch holds no document in the window, so completeness was not measured: pick a window with traffic.", t.name)
+	} else if tl.completeness() < r.th.completenessMin {
 		g.Verdict = Fail
 		reason = fmt.Sprintf("%s: Loki is missing %s of %s documents in %s, the first at %s (completeness %s, minimum %s): look for dead letters of the gateway and rerun the backfill for those buckets.",
 			t.name, formatCount(tl.missing), formatCount(tl.old), plural(tl.missingBuckets, "bucket", "buckets"), formatTime(tl.firstMissing),

@@ -425,6 +425,10 @@ func traceGroup(service string, diffs []traceDiff, jaegerErr error, searchNote s
 	case unmeasured > 0:
 		g.Verdict = Inconclusive
 		reasons = append(reasons, fmt.Sprintf("%s: %d traces or searches could not be read; see the group's notes.", service, unmeasured))
+	case len(diffs) == 0:
+		// No trace was compared, which proves nothing.
+		g.Verdict = Inconclusive
+		reasons = append(reasons, fmt.Sprintf("%s: Jaeger has no trace of this service in the window, so nothing was compared: pick a window with traffic.", service))
 	default:
 		g.Verdict = Pass
 	}

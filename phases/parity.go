@@ -96,6 +96,10 @@ func RecordParityWindow(ctx context.Context, s Store, w ParityWindow) error {
 	if !w.To.After(w.From) {
 		return fmt.Errorf("parity window %s to %s is empty: the end must be after the start", w.From.UTC().Format(time.RFC3339), w.To.UTC().Format(time.RFC3339))
 	}
+	if !w.RecordedAt.IsZero() && w.To.After(w.RecordedAt) {
+		return fmt.Errorf("parity window %s to %s has not ended yet (recorded at %s): only a window that is over can be recorded",
+			w.From.UTC().Format(time.RFC3339), w.To.UTC().Format(time.RFC3339), w.RecordedAt.UTC().Format(time.RFC3339))
+	}
 	switch w.Verdict {
 	case ParityPass, ParityFail, ParityInconclusive:
 	default:
@@ -183,7 +187,9 @@ func countPasses(windows []ParityWindow, size time.Duration, need int, since, no
 		if w.From.Before(since) {
 			continue
 		}
-		if w.To.Sub(w.From) != size {
+		// A window that had not ended when it was recorded, or that ends
+		// in the future, proves nothing about the traffic it names.
+		if w.To.Sub(w.From) != size || w.To.After(now) || (!w.RecordedAt.IsZero() && w.To.After(w.RecordedAt)) {
 			run.Ignored++
 			continue
 		}

@@ -247,3 +247,19 @@ func TestDecommissionEntryGate(t *testing.T) {
 		})
 	}
 }
+
+func TestFutureWindowsNotCounted(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var ws []ParityWindow
+	for i := range 3 {
+		f := now.Add(time.Duration(i) * time.Hour)
+		ws = append(ws, ParityWindow{From: f, To: f.Add(time.Hour), Verdict: ParityPass, RecordedAt: now})
+	}
+	if run := countPasses(ws, time.Hour, 3, now.Add(-2*time.Hour), now); len(run.Windows) != 0 {
+		t.Errorf("%d future windows counted as passes", len(run.Windows))
+	}
+	err := RecordParityWindow(t.Context(), openTestStore(t), ws[0])
+	if err == nil {
+		t.Error("a window that had not ended was recorded")
+	}
+}
