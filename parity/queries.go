@@ -749,7 +749,7 @@ func (r *run) queryCheck(outcomes []queryOutcome, skips []skipped) Check {
 	exact := Group{Name: "exact translations", Columns: columns}
 	approx := Group{Name: "approximate translations", Columns: columns}
 	unmeasured := Group{Name: "not measured", Columns: []string{"query", "error"}}
-	var exactN, exactOK, approxN, approxOK int
+	var exactN, exactOK, approxN, approxOK, exactNonEmpty int
 	maxDiff := 0.0
 	for _, o := range outcomes {
 		if o.rejected {
@@ -775,6 +775,9 @@ func (r *run) queryCheck(outcomes []queryOutcome, skips []skipped) Check {
 			g.Notes = append(g.Notes, sentence(o.esNote))
 		}
 		*n++
+		if o.fidelity == fidelityExact && (o.old > 0 || o.new > 0) {
+			exactNonEmpty++
+		}
 		if within {
 			*ok++
 			continue
@@ -813,9 +816,14 @@ func (r *run) queryCheck(outcomes []queryOutcome, skips []skipped) Check {
 	case unmeasured.Verdict == Inconclusive:
 		c.Verdict = Inconclusive
 		c.Reason = "Some exactly translated queries could not be counted on one of the stacks; see the not measured group."
-	case exactN+approxN == 0:
+	case exactN == 0:
+		// Approximate translations never decide the verdict, so without an
+		// exact one nothing was proven.
 		c.Verdict = Inconclusive
-		c.Reason = "No translated query could be counted on both stacks; see the groups."
+		c.Reason = "No exactly translated query could be counted on both stacks; see the groups."
+	case exactNonEmpty == 0:
+		c.Verdict = Inconclusive
+		c.Reason = "Every exactly translated query counted 0 documents on both stacks, which proves nothing: pick a window with traffic."
 	default:
 		c.Verdict = Pass
 	}

@@ -164,8 +164,10 @@ func TestQueryResultsApproximateNotCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := runQueryCheck(t, f.options(t, p))
-	if c.Verdict != Pass {
-		t.Fatalf("verdict %s, want PASS; summary %q", c.Verdict, c.Summary)
+	// Approximate translations never decide the verdict, so with no exact
+	// one the check proves nothing.
+	if c.Verdict != Inconclusive {
+		t.Fatalf("verdict %s, want INCONCLUSIVE; summary %q", c.Verdict, c.Summary)
 	}
 	approx := groupNamed(t, c, "approximate translations")
 	if approx.Verdict != Fail || len(approx.Rows) != 1 {

@@ -87,6 +87,12 @@ func (r *run) storage(ctx context.Context) Check {
 		if f.stats.Entries == 0 && f.windowDocs > 0 {
 			g.Notes = append(g.Notes, "Loki's index statistics are zero: Loki 3.7.6 counts only chunks flushed to storage, so a recent window reads as empty until the ingesters flush.")
 		}
+		if f.stats.Entries == 0 || f.windowDocs == 0 {
+			// An empty side gives no sizes to compare.
+			g.Verdict = Inconclusive
+			reasons = append(reasons, fmt.Sprintf("%s: Elasticsearch has %d documents and Loki %d entries in the window, so the sizes cannot be compared: pick an older window with traffic.",
+				t.name, f.windowDocs, f.stats.Entries))
+		}
 		c.Groups = append(c.Groups, g)
 		total.windowDocs += f.windowDocs
 		total.primaryBytes += f.windowBytes()

@@ -110,7 +110,9 @@ func (a *app) runParity(ctx context.Context, f *parityFlags, planFile string) er
 		return err
 	}
 
-	verdict := report.Overall()
+	// Run's verdict also holds a report with nothing compared, which
+	// Overall alone would pass.
+	verdict := report.Verdict
 	if f.record {
 		if err := a.recordParity(ctx, f, planFile, p, report, verdict); err != nil {
 			return err
