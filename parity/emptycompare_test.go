@@ -60,4 +60,3 @@ func TestStorageBothEmptyNotPass(t *testing.T) {
 		t.Errorf("storage PASS with no data")
 	}
 }
-
