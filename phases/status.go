@@ -104,8 +104,18 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 			}
 		}
 	}
-	s.Blocking = blocking(s, e.Plan.File)
+	s.Blocking = blocking(s, e.PlanArgs())
 	return s, nil
+}
+
+// PlanArgs returns the arguments that name this plan and its state in a
+// suggested command: the plan file, and --state when the state is not in
+// its default place next to the plan.
+func (e *Engine) PlanArgs() string {
+	if e.StatePath == "" || e.StatePath == e.Plan.File+".state.db" {
+		return e.Plan.File
+	}
+	return e.Plan.File + " --state " + e.StatePath
 }
 
 func phaseStates(current Phase) []PhaseState {

@@ -291,7 +291,7 @@ func (a *app) runApply(ctx context.Context, f *planFlags, af applyFlags, planFil
 	if out.Held {
 		fmt.Fprintf(a.stdout, "plan %s holds at phase %s: %s gate %s is %s: %s\n",
 			s.plan.Metadata.Name, out.Phase, out.Gate.Kind, out.Gate.Gate, out.Gate.Status, out.Gate.Reason)
-		return withExitCode(exitHeld, fmt.Errorf("a gate holds the plan at phase %s; see migrate plan status %s", out.Phase, planFile))
+		return withExitCode(exitHeld, fmt.Errorf("a gate holds the plan at phase %s; see migrate plan status %s", out.Phase, s.engine.PlanArgs()))
 	}
 	fmt.Fprintf(a.stdout, "plan %s is done\n", s.plan.Metadata.Name)
 	return nil
