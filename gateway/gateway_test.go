@@ -770,9 +770,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	tg := newTestGateway(t, ModeDual, nil)
 	tg.loki.fail.Store(true)
 	do(t, http.MethodPost, tg.url+"/_bulk", "application/x-ndjson", bulkOf(0, 3), nil)
-	waitFor(t, 5*time.Second, "a failed attempt", func() bool { return tg.loki.calls.Load() >= 1 })
-	_, data := do(t, http.MethodGet, tg.url+"/metrics", "", nil, nil)
-	text := string(data)
+	// The failure is counted after the fake Loki returns, so wait for the
+	// counter itself rather than for the call.
+	var text string
+	waitFor(t, 5*time.Second, "a counted failed attempt", func() bool {
+		_, data := do(t, http.MethodGet, tg.url+"/metrics", "", nil, nil)
+		text = string(data)
+		return strings.Contains(text, `migrate_gateway_failed_total{destination="loki"`)
+	})
 	for _, want := range []string{
 		`migrate_gateway_received_total{destination="loki"} 3`,
 		`migrate_gateway_sent_total{destination="elasticsearch"} 3`,
