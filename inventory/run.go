@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/obs-migrate/migrate/connectors/loki"
 	"github.com/obs-migrate/migrate/plans"
 )
 
@@ -190,19 +191,33 @@ func GrafanaAPI(ctx context.Context, src GrafanaSource) (*GrafanaInventory, erro
 	return inv, nil
 }
 
-// DefaultLokiLimits returns Loki 3.x's default limits (limits_config of
-// Loki 3.7): 5,000 active streams per tenant, 15 label names per series,
-// 4 MB/s ingestion per tenant, 3 MB/s per stream and 128 structured
-// metadata entries.
+// DefaultLokiLimits returns Loki 3.x's default limits, as
+// connectors/loki's DefaultLimits gives them.
 func DefaultLokiLimits() LokiLimits {
+	return LimitsFromLoki(loki.DefaultLimits())
+}
+
+// LimitsFromLoki returns the limits the inventory projects against.
+func LimitsFromLoki(l loki.Limits) LokiLimits {
 	return LokiLimits{
-		MaxStreams:            5000,
-		MaxLabelNames:         15,
-		IngestionRateBytes:    4 << 20,
-		PerStreamRateBytes:    3 << 20,
-		MaxStructuredMetadata: 128,
-		Source:                "Loki 3.x defaults",
+		MaxStreams:            int64(l.MaxGlobalStreamsPerUser),
+		MaxLabelNames:         l.MaxLabelNamesPerSeries,
+		IngestionRateBytes:    float64(l.IngestionRateBytes),
+		PerStreamRateBytes:    float64(l.PerStreamRateBytes),
+		MaxStructuredMetadata: l.MaxStructuredMetadataEntries,
+		Source:                limitsSourceText(l.Source),
 	}
+}
+
+// limitsSourceText names where Loki's limits came from, for reports.
+func limitsSourceText(source string) string {
+	switch source {
+	case loki.SourceDefaults:
+		return "Loki 3.x defaults"
+	case loki.SourceConfigEndpoint:
+		return "Loki's /config"
+	}
+	return source
 }
 
 // project compares the proposed schema and the measured rates with Loki's

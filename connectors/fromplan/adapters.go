@@ -63,14 +63,14 @@ func (Connectors) Grafana(p *plans.Plan) (inventory.GrafanaSource, error) {
 // targets.loki it returns Loki's defaults.
 func (Connectors) LokiLimits(ctx context.Context, p *plans.Plan) (inventory.LokiLimits, error) {
 	if p.Targets.Loki == nil {
-		return InventoryLimits(loki.DefaultLimits()), nil
+		return inventory.LimitsFromLoki(loki.DefaultLimits()), nil
 	}
 	c, err := Loki(p)
 	if err != nil {
-		return InventoryLimits(loki.DefaultLimits()), err
+		return inventory.LimitsFromLoki(loki.DefaultLimits()), err
 	}
 	l, err := LokiLimits(ctx, p, c)
-	return InventoryLimits(l), err
+	return inventory.LimitsFromLoki(l), err
 }
 
 // Deploy returns the clients of the plan's targets for the deploy checks.
@@ -100,29 +100,6 @@ func (Connectors) Deploy(p *plans.Plan) (deploy.Targets, error) {
 		t.Grafana = GrafanaVersion{c}
 	}
 	return t, nil
-}
-
-// InventoryLimits returns the limits the inventory projects against.
-func InventoryLimits(l loki.Limits) inventory.LokiLimits {
-	return inventory.LokiLimits{
-		MaxStreams:            int64(l.MaxGlobalStreamsPerUser),
-		MaxLabelNames:         l.MaxLabelNamesPerSeries,
-		IngestionRateBytes:    float64(l.IngestionRateBytes),
-		PerStreamRateBytes:    float64(l.PerStreamRateBytes),
-		MaxStructuredMetadata: l.MaxStructuredMetadataEntries,
-		Source:                limitsSourceText(l.Source),
-	}
-}
-
-// limitsSourceText names where Loki's limits came from, for reports.
-func limitsSourceText(source string) string {
-	switch source {
-	case loki.SourceDefaults:
-		return "Loki 3.x defaults"
-	case loki.SourceConfigEndpoint:
-		return "Loki's /config"
-	}
-	return source
 }
 
 // LogSource adapts the Elasticsearch client to the inventory.
