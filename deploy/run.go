@@ -300,7 +300,7 @@ func runGrafana(ctx context.Context, r *Result, g Grafana, opts Options) {
 	cancel()
 	switch {
 	case err != nil && version != "":
-		// Grafana answered its health endpoint, then failed a check.
+		// Grafana responded on its health endpoint, then failed a check.
 		r.add("grafana", "version", Fail, "", "Grafana %s: %v%s", version, err, authHint(err, "targets.grafana"))
 	case err != nil:
 		r.add("grafana", "version", reachStatus(err), "", "Grafana check failed: %v%s", err, authHint(err, "targets.grafana"))

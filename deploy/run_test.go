@@ -28,9 +28,9 @@ import (
 )
 
 // standInLoki is a test server written for these tests. Its status,
-// build info and config answers are recorded from Loki 3.7.6; pushes are
+// build info and config responses are recorded from Loki 3.7.6; pushes are
 // decoded and kept, and query_range returns them in the shape of the
-// recorded query_range_streams answer.
+// recorded query_range_streams response.
 type standInLoki struct {
 	mu    sync.Mutex
 	lines []string
@@ -92,8 +92,8 @@ func (s *standInLoki) handler(t *testing.T, config string) http.Handler {
 }
 
 // standInTempo is a test server written for these tests. Its status,
-// build info and config answers are recorded from Tempo 3.0.3; OTLP pushes
-// are decoded and kept, and /api/v2/traces answers in the recorded v2
+// build info and config responses are recorded from Tempo 3.0.3; OTLP pushes
+// are decoded and kept, and /api/v2/traces responds in the recorded v2
 // shape, with base64 ids as Tempo writes them.
 type standInTempo struct {
 	mu     sync.Mutex

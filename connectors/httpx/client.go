@@ -1,6 +1,6 @@
 // Package httpx is the HTTP layer every connector shares: per-request
 // timeouts, TLS and authentication from the plan, retries of 429 and 5xx
-// answers with jittered exponential backoff that honours Retry-After, and
+// responses with jittered exponential backoff that honours Retry-After, and
 // typed errors that carry the server's status and body but never a
 // credential.
 package httpx
@@ -38,7 +38,7 @@ const (
 	errorBodyLimit = 4 << 10
 )
 
-// Decision is what the client does with a response.
+// Decision is the client's next action for a response.
 type Decision int
 
 // Decisions a Classifier returns.
@@ -190,7 +190,7 @@ func TLSConfig(t TLS) (*tls.Config, error) {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s holds no PEM certificate", t.CAFile)
+			return nil, fmt.Errorf("tls.ca_file %s contains no PEM certificate", t.CAFile)
 		}
 		cfg.RootCAs = pool
 	}
@@ -235,7 +235,7 @@ type Response struct {
 	Attempts int
 }
 
-// Do sends req, retrying as the classifier says. It returns a *StatusError
+// Do sends req and retries as the classifier decides. It returns a *StatusError
 // for a status the classifier does not accept, and a *TransportError when
 // no response arrived: a timeout, a refused connection or a TLS failure.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
